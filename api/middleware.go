@@ -1,0 +1,96 @@
+package api
+
+import (
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"parcours/services/audit"
+)
+
+// RequestIDHeader carries the request id in both directions.
+const RequestIDHeader = "X-Request-Id"
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+// requestID keeps a well-formed incoming X-Request-Id or makes one, echoes it, and puts it in
+// the request context for logs, problems and audit rows.
+func requestID() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader(RequestIDHeader)
+		if !requestIDPattern.MatchString(id) {
+			id = rand.Text()
+		}
+		c.Header(RequestIDHeader, id)
+		c.Request = c.Request.WithContext(audit.WithRequestID(c.Request.Context(), id))
+		c.Next()
+	}
+}
+
+// routeLabel is the route template of the request ("/api/v1/territories/:code"), never the
+// raw path, so that logs and metrics hold no identifiers.
+func routeLabel(c *gin.Context) string {
+	if route := c.FullPath(); route != "" {
+		return route
+	}
+	return "unmatched"
+}
+
+// accessLog writes one JSON line per request: method, route, status, duration, request id.
+func accessLog(logger *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		status := c.Writer.Status()
+		level := slog.LevelInfo
+		if status >= http.StatusInternalServerError {
+			level = slog.LevelError
+		}
+		logger.LogAttrs(c.Request.Context(), level, "request",
+			slog.String("method", c.Request.Method),
+			slog.String("route", routeLabel(c)),
+			slog.Int("status", status),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Int("bytes", c.Writer.Size()),
+			slog.String("request_id", audit.RequestID(c.Request.Context())),
+		)
+	}
+}
+
+// recovery turns a panic into a logged 500 problem.
+func recovery(logger *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if rec := recover(); rec != nil {
+				if rec == http.ErrAbortHandler {
+					panic(rec)
+				}
+				logger.ErrorContext(c.Request.Context(), "panic", "request_id", audit.RequestID(c.Request.Context()),
+					"route", routeLabel(c), "panic", fmt.Sprint(rec), "stack", string(debug.Stack()))
+				if !c.Writer.Written() {
+					abortWithProblem(c, http.StatusInternalServerError, "an unexpected error occurred; quote the request id to support")
+				}
+				c.Abort()
+			}
+		}()
+		c.Next()
+	}
+}
+
+// bodyLimit refuses bodies over limit bytes with 413, announced or not.
+func bodyLimit(limit int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.ContentLength > limit {
+			abortWithProblem(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", limit))
+			return
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
+		c.Next()
+	}
+}

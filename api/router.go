@@ -1,0 +1,75 @@
+// Package api is the HTTP face of Parcours: the gin router, its middleware (request id,
+// access log, metrics, recovery, body limit, authentication, roles), the handlers and their
+// DTOs, and the one mapping of errors to RFC 9457 problems.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
+
+	"parcours/services/auth"
+	"parcours/services/territories"
+)
+
+// DefaultMaxBodyBytes is the request body limit when Deps leaves it at zero.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Deps is what the router needs.
+type Deps struct {
+	DB           *gorm.DB
+	Keys         *auth.Keyset
+	Tokens       *auth.Tokens
+	Readiness    ReadinessChecker
+	Metrics      *Metrics
+	Logger       *slog.Logger
+	MaxBodyBytes int64
+}
+
+// NewRouter wires every route of Parcours.
+func NewRouter(d Deps) *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	if d.MaxBodyBytes <= 0 {
+		d.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	_ = r.SetTrustedProxies(nil)
+	r.Use(requestID(), d.Metrics.middleware(), accessLog(d.Logger), recovery(d.Logger), bodyLimit(d.MaxBodyBytes))
+	r.NoRoute(func(c *gin.Context) {
+		abortWithProblem(c, http.StatusNotFound, "no route matches "+c.Request.URL.Path)
+	})
+	r.NoMethod(func(c *gin.Context) {
+		abortWithProblem(c, http.StatusMethodNotAllowed, "method "+c.Request.Method+" is not allowed here; see the Allow header")
+	})
+
+	r.GET("/healthz", healthz)
+	r.GET("/readyz", readyz(d.Readiness, d.Logger))
+	r.GET("/metrics", d.Metrics.handler())
+	r.GET("/.well-known/jwks.json", jwks(d.Keys))
+
+	v1 := r.Group("/api/v1", authenticate(d.Tokens))
+	adminOnly := requireRoles(auth.RoleAdmin)
+
+	th := territoryHandlers{svc: territories.New(d.DB)}
+	v1.GET("/territories", th.list)
+	v1.GET("/territories/:code", th.get)
+	v1.POST("/territories", adminOnly, th.create)
+	v1.PATCH("/territories/:code", adminOnly, th.update)
+
+	return r
+}
+
+// RouteKey is "METHOD /path/{param}", the form routes take in openapi.yaml.
+func RouteKey(method, ginPath string) string {
+	parts := strings.Split(ginPath, "/")
+	for i, p := range parts {
+		if strings.HasPrefix(p, ":") || strings.HasPrefix(p, "*") {
+			parts[i] = "{" + p[1:] + "}"
+		}
+	}
+	return method + " " + strings.Join(parts, "/")
+}

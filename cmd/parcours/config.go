@@ -1,0 +1,131 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"parcours/services/auth"
+)
+
+// Config is the whole configuration, read once from the environment.
+type Config struct {
+	DatabaseURL     string        // DATABASE_URL
+	Addr            string        // PARCOURS_ADDR
+	KeysDir         string        // PARCOURS_KEYS_DIR
+	Issuer          string        // PARCOURS_ISSUER
+	Audience        string        // PARCOURS_AUDIENCE
+	Departement     string        // PARCOURS_DEPARTEMENT
+	LogLevel        slog.Level    // PARCOURS_LOG_LEVEL
+	MaxBodyBytes    int64         // PARCOURS_MAX_BODY_BYTES
+	DBMaxConns      int           // PARCOURS_DB_MAX_CONNS
+	ShutdownTimeout time.Duration // PARCOURS_SHUTDOWN_TIMEOUT
+	TokenLeeway     time.Duration // PARCOURS_TOKEN_LEEWAY
+}
+
+// loadConfig parses and validates the environment read through getenv.
+func loadConfig(getenv func(string) string) (Config, error) {
+	var errs []error
+	str := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	integer := func(name string, def int64) int64 {
+		raw := str(name, "")
+		if raw == "" {
+			return def
+		}
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || n <= 0 {
+			errs = append(errs, fmt.Errorf("%s: want a positive whole number, got %q", name, raw))
+			return def
+		}
+		return n
+	}
+	duration := func(name string, def time.Duration) time.Duration {
+		raw := str(name, "")
+		if raw == "" {
+			return def
+		}
+		d, err := time.ParseDuration(raw)
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Errorf("%s: want a duration such as 30s, got %q", name, raw))
+			return def
+		}
+		return d
+	}
+
+	cfg := Config{
+		DatabaseURL:     str("DATABASE_URL", ""),
+		Addr:            str("PARCOURS_ADDR", ":8080"),
+		KeysDir:         str("PARCOURS_KEYS_DIR", ".data/keys"),
+		Issuer:          str("PARCOURS_ISSUER", "parcours"),
+		Audience:        str("PARCOURS_AUDIENCE", "parcours-api"),
+		Departement:     str("PARCOURS_DEPARTEMENT", "47"),
+		MaxBodyBytes:    integer("PARCOURS_MAX_BODY_BYTES", 1<<20),
+		DBMaxConns:      int(integer("PARCOURS_DB_MAX_CONNS", 20)),
+		ShutdownTimeout: duration("PARCOURS_SHUTDOWN_TIMEOUT", 20*time.Second),
+		TokenLeeway:     duration("PARCOURS_TOKEN_LEEWAY", 30*time.Second),
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(str("PARCOURS_LOG_LEVEL", "info"))); err != nil {
+		errs = append(errs, fmt.Errorf("PARCOURS_LOG_LEVEL: want debug, info, warn or error: %w", err))
+	}
+	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("PARCOURS_ADDR: want host:port such as :8080: %w", err))
+	}
+	if !auth.ValidDepartement(cfg.Departement) {
+		errs = append(errs, fmt.Errorf("PARCOURS_DEPARTEMENT: %q is not a département code", cfg.Departement))
+	}
+	if cfg.TokenLeeway > auth.MaxLeeway {
+		errs = append(errs, fmt.Errorf("PARCOURS_TOKEN_LEEWAY: at most %s", auth.MaxLeeway))
+	}
+	if cfg.DatabaseURL != "" {
+		if u, err := url.Parse(cfg.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			errs = append(errs, errors.New("DATABASE_URL: want a postgres:// URL"))
+		}
+	}
+	return cfg, errors.Join(errs...)
+}
+
+// requireDatabase fails when DATABASE_URL is unset.
+func (c Config) requireDatabase() error {
+	if c.DatabaseURL == "" {
+		return errors.New("DATABASE_URL is not set (make run sets it up; or eval \"$(scripts/pg.sh start)\")")
+	}
+	return nil
+}
+
+// LogValue shows the configuration with the database password masked.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("database_url", maskPassword(c.DatabaseURL)),
+		slog.String("addr", c.Addr),
+		slog.String("keys_dir", c.KeysDir),
+		slog.String("issuer", c.Issuer),
+		slog.String("audience", c.Audience),
+		slog.String("departement", c.Departement),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.Int64("max_body_bytes", c.MaxBodyBytes),
+		slog.Int("db_max_conns", c.DBMaxConns),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Duration("token_leeway", c.TokenLeeway),
+	)
+}
+
+func maskPassword(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}

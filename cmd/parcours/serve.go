@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"parcours/api"
+	"parcours/services/health"
+)
+
+func (a *app) serveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the HTTP API on PARCOURS_ADDR (refuses to start on an outdated schema)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.serve(cmd.Context())
+		},
+	}
+}
+
+func (a *app) serve(ctx context.Context) error {
+	a.logger.Info("starting", "config", a.cfg)
+	db, err := a.openDB()
+	if err != nil {
+		return err
+	}
+	defer closeDB(db)
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	checker := health.Checker{DB: sqlDB}
+	if err := checker.Ready(ctx); err != nil {
+		return fmt.Errorf("refusing to serve: %w", err)
+	}
+	keys, tokens, err := a.tokens()
+	if err != nil {
+		return err
+	}
+	router := api.NewRouter(api.Deps{
+		DB: db, Keys: keys, Tokens: tokens, Readiness: checker,
+		Metrics: api.NewMetrics(sqlDB), Logger: a.logger, MaxBodyBytes: a.cfg.MaxBodyBytes,
+	})
+	srv := &http.Server{
+		Addr:              a.cfg.Addr,
+		Handler:           router,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	failed := make(chan error, 1)
+	go func() {
+		a.logger.Info("listening", "addr", a.cfg.Addr)
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			failed <- err
+		}
+		close(failed)
+	}()
+	select {
+	case err := <-failed:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	a.logger.Info("shutting down: draining requests", "timeout", a.cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	a.logger.Info("stopped")
+	return nil
+}

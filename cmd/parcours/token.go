@@ -1,0 +1,63 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"parcours/services/auth"
+)
+
+func (a *app) tokenCmd() *cobra.Command {
+	var (
+		role, territories, org, dep, sub string
+		ttl                              time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "token",
+		Short: "Print a signed development token on stdout",
+		Example: `  parcours token --role admin
+  parcours token --role agent --territories 47-AGEN1,47-NERAC --ttl 8h
+  curl -H "Authorization: Bearer $(parcours token --role manager)" localhost:8080/api/v1/territories`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := auth.ParseRole(role)
+			if err != nil {
+				return err
+			}
+			if dep == "" {
+				dep = a.cfg.Departement
+			}
+			if sub == "" {
+				sub = "dev-" + role
+			}
+			p := auth.Principal{Subject: sub, Role: r, Departement: dep, Organisation: org}
+			for _, t := range strings.Split(territories, ",") {
+				if t = strings.TrimSpace(t); t != "" {
+					p.Territories = append(p.Territories, t)
+				}
+			}
+			_, tokens, err := a.tokens()
+			if err != nil {
+				return err
+			}
+			signed, err := tokens.Mint(p, ttl)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), signed)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&role, "role", "", "admin, manager, agent or partner (required)")
+	f.StringVar(&territories, "territories", "", "comma-separated territory codes (agents)")
+	f.StringVar(&org, "org", "", "organisation id (partners)")
+	f.StringVar(&dep, "dep", "", "département code (default PARCOURS_DEPARTEMENT)")
+	f.StringVar(&sub, "sub", "", "subject, the caller's name (default dev-<role>)")
+	f.DurationVar(&ttl, "ttl", time.Hour, "lifetime")
+	_ = cmd.MarkFlagRequired("role")
+	return cmd
+}
