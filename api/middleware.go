@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"runtime/debug"
 	"time"
@@ -79,6 +80,18 @@ func recovery(logger *slog.Logger) gin.HandlerFunc {
 				c.Abort()
 			}
 		}()
+		c.Next()
+	}
+}
+
+// wellFormedQuery refuses a query string Go would otherwise parse by silently dropping the
+// malformed pairs (e.g. a bad percent-escape in ?cursor=).
+func wellFormedQuery() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if _, err := url.ParseQuery(c.Request.URL.RawQuery); err != nil {
+			abortWithProblem(c, http.StatusBadRequest, "the query string is malformed: "+err.Error())
+			return
+		}
 		c.Next()
 	}
 }

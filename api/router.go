@@ -38,7 +38,7 @@ func NewRouter(d Deps) *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	_ = r.SetTrustedProxies(nil)
-	r.Use(requestID(), d.Metrics.middleware(), accessLog(d.Logger), recovery(d.Logger), bodyLimit(d.MaxBodyBytes))
+	r.Use(requestID(), d.Metrics.middleware(), accessLog(d.Logger), recovery(d.Logger), wellFormedQuery(), bodyLimit(d.MaxBodyBytes))
 	r.NoRoute(func(c *gin.Context) {
 		abortWithProblem(c, http.StatusNotFound, "no route matches "+c.Request.URL.Path)
 	})

@@ -50,7 +50,7 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 			return nil
 		},
 	}
-	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.seedCmd(), a.tokenCmd())
+	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.seedCmd(), a.tokenCmd(), a.keysCmd())
 	return root
 }
 

@@ -202,3 +202,24 @@ func readPEM(path, wantType string) ([]byte, error) {
 	}
 	return block.Bytes, nil
 }
+
+// Rotate keeps the current signing key's public half as "<kid>.pub", so tokens it signed stay
+// valid until they expire, and puts a new signing key in its place.
+func Rotate(dir string) (*Keyset, error) {
+	current, err := LoadKeyset(dir)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKIXPublicKey(current.signing.Public())
+	if err != nil {
+		return nil, fmt.Errorf("encode public key: %w", err)
+	}
+	pubPath := filepath.Join(dir, current.signingID+".pub")
+	if err := os.WriteFile(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600); err != nil {
+		return nil, fmt.Errorf("keep the old public key: %w", err)
+	}
+	if err := os.Remove(filepath.Join(dir, SigningKeyFile)); err != nil {
+		return nil, fmt.Errorf("retire the old signing key: %w", err)
+	}
+	return LoadKeyset(dir)
+}

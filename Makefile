@@ -1,0 +1,46 @@
+# Parcours — the two commands are `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+GO    ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+BIN   := bin/parcours
+
+.PHONY: run test test-in-db lint build db-stop clean
+
+## build: compile bin/parcours
+build:
+	$(GO) build -o $(BIN) ./cmd/parcours
+
+## run: local PostgreSQL under .data/pg, migrations, demo data, the server on :8080
+run: build
+	@eval "$$(scripts/pg.sh start)"; \
+	set -e; \
+	$(BIN) migrate up; \
+	$(BIN) seed demo; \
+	echo; \
+	echo "Parcours on http://localhost:8080 (PostgreSQL: $$DATABASE_URL)"; \
+	echo "In another shell, from this folder:"; \
+	echo '  curl -H "Authorization: Bearer $$(./bin/parcours token --role admin)" localhost:8080/api/v1/territories'; \
+	echo; \
+	exec $(BIN) serve
+
+## test: a throwaway PostgreSQL, go vet, then the whole suite with the race detector
+test:
+	scripts/pg.sh test $(MAKE) --no-print-directory test-in-db
+
+# test-in-db runs the suite against the DATABASE_URL that scripts/pg.sh test provides.
+test-in-db:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+## lint: gofmt and go vet
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+## db-stop: stop the local PostgreSQL started by make run
+db-stop:
+	scripts/pg.sh stop
+
+## clean: remove the binary (keeps .data: the local database and signing keys)
+clean:
+	rm -rf bin

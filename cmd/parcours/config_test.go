@@ -1,0 +1,58 @@
+package main
+
+import (
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	cfg, err := loadConfig(envOf(nil))
+	require.NoError(t, err)
+	assert.Equal(t, Config{
+		Addr: ":8080", KeysDir: ".data/keys", Issuer: "parcours", Audience: "parcours-api", Departement: "47",
+		LogLevel: slog.LevelInfo, MaxBodyBytes: 1 << 20, DBMaxConns: 20,
+		ShutdownTimeout: 20 * time.Second, TokenLeeway: 30 * time.Second,
+	}, cfg)
+	assert.ErrorContains(t, cfg.requireDatabase(), "DATABASE_URL is not set")
+}
+
+func TestLoadConfigRejectsBadValues(t *testing.T) {
+	tests := map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"addr":        {map[string]string{"PARCOURS_ADDR": "8080"}, "PARCOURS_ADDR"},
+		"departement": {map[string]string{"PARCOURS_DEPARTEMENT": "99"}, "PARCOURS_DEPARTEMENT"},
+		"log level":   {map[string]string{"PARCOURS_LOG_LEVEL": "loud"}, "PARCOURS_LOG_LEVEL"},
+		"body limit":  {map[string]string{"PARCOURS_MAX_BODY_BYTES": "-1"}, "PARCOURS_MAX_BODY_BYTES"},
+		"conns":       {map[string]string{"PARCOURS_DB_MAX_CONNS": "many"}, "PARCOURS_DB_MAX_CONNS"},
+		"shutdown":    {map[string]string{"PARCOURS_SHUTDOWN_TIMEOUT": "soon"}, "PARCOURS_SHUTDOWN_TIMEOUT"},
+		"leeway":      {map[string]string{"PARCOURS_TOKEN_LEEWAY": "5m"}, "PARCOURS_TOKEN_LEEWAY"},
+		"database":    {map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := loadConfig(envOf(tt.env))
+			assert.ErrorContains(t, err, tt.want)
+		})
+	}
+	_, err := loadConfig(envOf(map[string]string{"PARCOURS_ADDR": "x", "PARCOURS_DEPARTEMENT": "00"}))
+	assert.ErrorContains(t, err, "PARCOURS_ADDR")
+	assert.ErrorContains(t, err, "PARCOURS_DEPARTEMENT", "every bad variable is reported at once")
+}
+
+func TestConfigLogMasksThePassword(t *testing.T) {
+	cfg, err := loadConfig(envOf(map[string]string{"DATABASE_URL": "postgres://app:s3cret@db:5432/parcours"}))
+	require.NoError(t, err)
+	shown := cfg.LogValue().String()
+	assert.NotContains(t, shown, "s3cret")
+	assert.Contains(t, shown, "app:xxxxx@db:5432")
+}
