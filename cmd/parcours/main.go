@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"os"
@@ -54,12 +55,20 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 	return root
 }
 
-// openDB connects to DATABASE_URL.
-func (a *app) openDB() (*gorm.DB, error) {
+// openDB connects to DATABASE_URL and returns both the gorm and the database/sql handles.
+func (a *app) openDB() (*gorm.DB, *sql.DB, error) {
 	if err := a.cfg.requireDatabase(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return models.Open(a.cfg.DatabaseURL, models.PoolConfig{MaxOpenConns: a.cfg.DBMaxConns, MaxIdleConns: a.cfg.DBMaxConns})
+	db, err := models.Open(a.cfg.DatabaseURL, models.PoolConfig{MaxOpenConns: a.cfg.DBMaxConns, MaxIdleConns: a.cfg.DBMaxConns})
+	if err != nil {
+		return nil, nil, err
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, nil, fmt.Errorf("database handle: %w", err)
+	}
+	return db, sqlDB, nil
 }
 
 // tokens loads the keyset (creating a signing key when the folder has none).
@@ -71,8 +80,3 @@ func (a *app) tokens() (*auth.Keyset, *auth.Tokens, error) {
 	return keys, auth.NewTokens(keys, auth.TokenConfig{Issuer: a.cfg.Issuer, Audience: a.cfg.Audience, Leeway: a.cfg.TokenLeeway}), nil
 }
 
-func closeDB(db *gorm.DB) {
-	if sqlDB, err := db.DB(); err == nil {
-		_ = sqlDB.Close()
-	}
-}

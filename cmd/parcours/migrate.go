@@ -26,15 +26,11 @@ func (a *app) migrateSub(use, short string, fn func(context.Context, *sql.DB, io
 	return &cobra.Command{
 		Use: use, Short: short, Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := a.openDB()
+			_, sqlDB, err := a.openDB()
 			if err != nil {
 				return err
 			}
-			defer closeDB(db)
-			sqlDB, err := db.DB()
-			if err != nil {
-				return err
-			}
+			defer sqlDB.Close()
 			return fn(cmd.Context(), sqlDB, cmd.OutOrStdout())
 		},
 	}

@@ -15,11 +15,11 @@ func (a *app) seedCmd() *cobra.Command {
 		Short: "Load the Lot-et-Garonne demo data from the source document (idempotent)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := a.openDB()
+			db, sqlDB, err := a.openDB()
 			if err != nil {
 				return err
 			}
-			defer closeDB(db)
+			defer sqlDB.Close()
 			rep, err := demo.Seed(cmd.Context(), db)
 			if err != nil {
 				return err

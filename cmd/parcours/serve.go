@@ -26,15 +26,11 @@ func (a *app) serveCmd() *cobra.Command {
 
 func (a *app) serve(ctx context.Context) error {
 	a.logger.Info("starting", "config", a.cfg)
-	db, err := a.openDB()
+	db, sqlDB, err := a.openDB()
 	if err != nil {
 		return err
 	}
-	defer closeDB(db)
-	sqlDB, err := db.DB()
-	if err != nil {
-		return err
-	}
+	defer sqlDB.Close()
 	checker := health.Checker{DB: sqlDB}
 	if err := checker.Ready(ctx); err != nil {
 		return fmt.Errorf("refusing to serve: %w", err)
