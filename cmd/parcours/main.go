@@ -79,4 +79,3 @@ func (a *app) tokens() (*auth.Keyset, *auth.Tokens, error) {
 	}
 	return keys, auth.NewTokens(keys, auth.TokenConfig{Issuer: a.cfg.Issuer, Audience: a.cfg.Audience, Leeway: a.cfg.TokenLeeway}), nil
 }
-
