@@ -25,6 +25,12 @@ func (a *app) seedCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "demo data: %d territories created, %d already there\n", rep.Created, rep.Existing)
+			if b := rep.Budget; b.Loaded {
+				fmt.Fprintf(cmd.OutOrStdout(), "convention 2020: %d funding lines, %d actions, %d budget lines, %d indicators loaded\n",
+					b.FundingLines, b.Actions, b.BudgetLines, b.Indicators)
+			} else {
+				fmt.Fprintln(cmd.OutOrStdout(), "convention 2020: already there")
+			}
 			return nil
 		},
 	})

@@ -11,6 +11,7 @@ import (
 
 	"parcours/services"
 	"parcours/services/auth"
+	"parcours/services/budget"
 	"parcours/services/territories"
 )
 
@@ -33,11 +34,13 @@ var Territories = []territories.NewTerritory{
 
 // Report counts what a seed run created and what was already there.
 type Report struct {
-	Created  int
-	Existing int
+	Created  int // territories created
+	Existing int // territories already there
+	Budget   budget.SeedReport
 }
 
-// Seed loads the demo data into db for département 47, as the "parcours seed" actor.
+// Seed loads the demo data into db for département 47, as the "parcours seed demo" actor:
+// the territories, then the 2020 convention (funding lines, fiches, budget lines, indicators).
 func Seed(ctx context.Context, db *gorm.DB) (Report, error) {
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Subject: "parcours seed demo", Role: auth.RoleAdmin, Departement: Departement})
 	var rep Report
@@ -57,7 +60,12 @@ func Seed(ctx context.Context, db *gorm.DB) (Report, error) {
 			}
 			rep.Created++
 		}
-		return nil
+		doc, err := budget.Convention2020()
+		if err != nil {
+			return err
+		}
+		rep.Budget, err = budget.Seed(ctx, db, doc)
+		return err
 	})
 	return rep, err
 }

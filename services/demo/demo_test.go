@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"parcours/models"
+	"parcours/services/budget"
 	"parcours/services/demo"
 	"parcours/services/servicetest"
 )
@@ -17,11 +18,11 @@ func TestSeedLoadsTheEightTerritoriesOnce(t *testing.T) {
 	ctx := context.Background()
 	rep, err := demo.Seed(ctx, db)
 	require.NoError(t, err)
-	assert.Equal(t, demo.Report{Created: 8}, rep)
+	assert.Equal(t, demo.Report{Created: 8, Budget: budget.SeedReport{Loaded: true, Actions: 14, BudgetLines: 37, Indicators: 76, FundingLines: 7}}, rep)
 
 	rep, err = demo.Seed(ctx, db)
 	require.NoError(t, err)
-	assert.Equal(t, demo.Report{Existing: 8}, rep)
+	assert.Equal(t, demo.Report{Existing: 8}, rep, "a second run changes nothing")
 
 	var rows []models.Territory
 	require.NoError(t, db.Order("code").Find(&rows).Error)
@@ -38,5 +39,5 @@ func TestSeedLoadsTheEightTerritoriesOnce(t *testing.T) {
 
 	var audited int64
 	require.NoError(t, db.Model(&models.AuditEvent{}).Where("actor = ? AND action = 'create'", "parcours seed demo").Count(&audited).Error)
-	assert.Equal(t, int64(8), audited, "the seed's writes are audited too")
+	assert.Equal(t, int64(9), audited, "the seed's writes are audited too: 8 territories and the convention")
 }

@@ -1,0 +1,43 @@
+// Package money holds the rules for amounts of money: euros with at most two decimals, never
+// negative in the budget, written "1234.50" in JSON, rounded half away from zero to the cent.
+package money
+
+import (
+	"errors"
+	"regexp"
+
+	"github.com/shopspring/decimal"
+)
+
+var amountPattern = regexp.MustCompile(`^-?[0-9]{1,12}(\.[0-9]{1,2})?$`)
+
+// Errors of Parse, worded for a field message.
+var (
+	ErrFormat   = errors.New(`must be an amount in euros written as a string such as "1234.50"`)
+	ErrDecimals = errors.New("must have at most two decimals")
+	ErrNegative = errors.New("must not be negative")
+)
+
+// Parse reads a non-negative amount with at most two decimals.
+func Parse(s string) (decimal.Decimal, error) {
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return decimal.Zero, ErrFormat
+	}
+	if !amountPattern.MatchString(s) {
+		if d.Exponent() < -2 && amountPattern.MatchString(d.Truncate(2).String()) {
+			return decimal.Zero, ErrDecimals
+		}
+		return decimal.Zero, ErrFormat
+	}
+	if d.IsNegative() {
+		return decimal.Zero, ErrNegative
+	}
+	return d, nil
+}
+
+// Cents rounds d to the cent, half away from zero: the one place amounts are rounded.
+func Cents(d decimal.Decimal) decimal.Decimal { return d.Round(2) }
+
+// String writes d with exactly two decimals, as JSON and CSV carry money.
+func String(d decimal.Decimal) string { return d.StringFixed(2) }
