@@ -190,3 +190,58 @@ func expectedVersion(c *gin.Context) (int, error) {
 	}
 	return 0, fmt.Errorf("If-Match %s matches no version of this resource: %w", raw, services.ErrPreconditionFailed)
 }
+
+// inputRequest is a request body that converts itself to a service input, recording its
+// field errors (null where a value is needed, malformed money) in v.
+type inputRequest[I any] interface {
+	input(v *services.Validator) I
+}
+
+// selfValidating inputs check their own rules without the database.
+type selfValidating interface {
+	Validate(creating bool) error
+}
+
+// bindInput binds the body into a R and converts it to its service input. When the body
+// itself has bad fields, the input's own rules are checked too, so that the 422 lists every
+// bad field at once.
+func bindInput[R inputRequest[I], I any](c *gin.Context, creating bool) (I, error) {
+	var (
+		req R
+		v   services.Validator
+	)
+	if err := bindJSON(c, &req); err != nil {
+		var zero I
+		return zero, err
+	}
+	in := req.input(&v)
+	return in, inputErrors(&v, in, creating)
+}
+
+// inputErrors returns v's field errors, if any, with those of the input's own rules.
+func inputErrors(v *services.Validator, in any, creating bool) error {
+	err := v.Err()
+	if err == nil {
+		return nil
+	}
+	if self, ok := in.(selfValidating); ok {
+		err = services.MergeValidation(err, self.Validate(creating))
+	}
+	return err
+}
+
+// handle adapts a handler that returns its error: the error is rendered as a problem, the one
+// way handlers fail.
+func handle(h func(c *gin.Context) error) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := h(c); err != nil {
+			renderError(c, err)
+		}
+	}
+}
+
+// respond renders body with status and the ETag of version.
+func respond(c *gin.Context, status, version int, body any) {
+	c.Header("ETag", etag(version))
+	c.JSON(status, body)
+}

@@ -12,6 +12,8 @@ import (
 	"gorm.io/gorm"
 
 	"parcours/services/auth"
+	"parcours/services/budget"
+	"parcours/services/indicators"
 	"parcours/services/territories"
 )
 
@@ -21,6 +23,7 @@ const DefaultMaxBodyBytes = 1 << 20
 // Deps is what the router needs.
 type Deps struct {
 	DB           *gorm.DB
+	Indicators   *indicators.Registry // computed indicators; nil: none
 	Keys         *auth.Keyset
 	Tokens       *auth.Tokens
 	Readiness    ReadinessChecker
@@ -55,10 +58,31 @@ func NewRouter(d Deps) *gin.Engine {
 	adminOnly := requireRoles(auth.RoleAdmin)
 
 	th := territoryHandlers{svc: territories.New(d.DB)}
-	v1.GET("/territories", th.list)
-	v1.GET("/territories/:code", th.get)
-	v1.POST("/territories", adminOnly, th.create)
-	v1.PATCH("/territories/:code", adminOnly, th.update)
+	v1.GET("/territories", handle(th.list))
+	v1.GET("/territories/:code", handle(th.get))
+	v1.POST("/territories", adminOnly, handle(th.create))
+	v1.PATCH("/territories/:code", adminOnly, handle(th.update))
+
+	readers := requireRoles(auth.RoleAdmin, auth.RoleManager, auth.RoleAgent)
+	indicatorSvc := indicators.New(d.DB, d.Indicators)
+	bh := budgetHandlers{svc: budget.New(d.DB), indicators: indicatorSvc}
+	v1.GET("/conventions/:year/actions", readers, handle(bh.annexe3))
+	v1.POST("/conventions/:year/actions", adminOnly, handle(bh.createAction))
+	v1.GET("/conventions/:year/check", readers, handle(bh.check))
+	v1.POST("/conventions/:year/funding-lines", adminOnly, handle(bh.createFundingLine))
+	v1.GET("/funding-lines/:id", readers, handle(bh.getFundingLine))
+	v1.PATCH("/funding-lines/:id", adminOnly, handle(bh.updateFundingLine))
+	v1.GET("/actions/:code", readers, handle(bh.getAction))
+	v1.PATCH("/actions/:code", adminOnly, handle(bh.updateAction))
+	v1.POST("/actions/:code/budget-lines", adminOnly, handle(bh.createBudgetLine))
+	v1.GET("/budget-lines/:id", readers, handle(bh.getBudgetLine))
+	v1.PATCH("/budget-lines/:id", adminOnly, handle(bh.updateBudgetLine))
+
+	ih := indicatorHandlers{svc: indicatorSvc}
+	v1.POST("/indicators", adminOnly, handle(ih.create))
+	v1.GET("/indicators/:code", readers, handle(ih.get))
+	v1.PATCH("/indicators/:code", adminOnly, handle(ih.update))
+	v1.GET("/reports/indicators", readers, handle(ih.report))
 
 	return r
 }

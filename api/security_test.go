@@ -100,7 +100,7 @@ func TestRolesThatMayNotWriteGet403(t *testing.T) {
 	}
 	territories, auditEvents := h.counts()
 	assert.Equal(t, int64(8), territories)
-	assert.Equal(t, int64(8), auditEvents, "only the seed's rows")
+	assert.Equal(t, int64(9), auditEvents, "only the seed's rows: 8 territories and the convention")
 }
 
 func TestAnotherDépartementSeesNothing(t *testing.T) {

@@ -29,6 +29,14 @@ type updateTerritoryRequest struct {
 	Name Optional[string] `json:"name"`
 }
 
+func (r createTerritoryRequest) input(*services.Validator) territories.NewTerritory {
+	return territories.NewTerritory{Code: r.Code, Name: r.Name}
+}
+
+func (r updateTerritoryRequest) input(v *services.Validator) territories.Changes {
+	return territories.Changes{Name: notNull(v, "name", r.Name)}
+}
+
 func toTerritoryDTO(t territories.Territory) territoryDTO {
 	return territoryDTO{
 		Code: t.Code, Name: t.Name, Departement: t.Departement, Version: t.Version,
@@ -40,68 +48,55 @@ type territoryHandlers struct {
 	svc *territories.Service
 }
 
-func (h territoryHandlers) list(c *gin.Context) {
+func (h territoryHandlers) list(c *gin.Context) error {
 	page, err := pageRequest(c)
 	if err != nil {
-		renderError(c, err)
-		return
+		return err
 	}
 	res, err := h.svc.List(c.Request.Context(), page)
 	if err != nil {
-		renderError(c, err)
-		return
+		return err
 	}
 	c.JSON(http.StatusOK, newListResponse(res, toTerritoryDTO))
+	return nil
 }
 
-func (h territoryHandlers) get(c *gin.Context) {
+func (h territoryHandlers) get(c *gin.Context) error {
 	t, err := h.svc.Get(c.Request.Context(), c.Param("code"))
 	if err != nil {
-		renderError(c, err)
-		return
+		return err
 	}
-	c.Header("ETag", etag(t.Version))
-	c.JSON(http.StatusOK, toTerritoryDTO(t))
+	respond(c, http.StatusOK, t.Version, toTerritoryDTO(t))
+	return nil
 }
 
-func (h territoryHandlers) create(c *gin.Context) {
-	var req createTerritoryRequest
-	if err := bindJSON(c, &req); err != nil {
-		renderError(c, err)
-		return
-	}
-	t, err := h.svc.Create(c.Request.Context(), territories.NewTerritory{Code: req.Code, Name: req.Name})
+func (h territoryHandlers) create(c *gin.Context) error {
+	in, err := bindInput[createTerritoryRequest](c, true)
 	if err != nil {
-		renderError(c, err)
-		return
+		return err
+	}
+	t, err := h.svc.Create(c.Request.Context(), in)
+	if err != nil {
+		return err
 	}
 	c.Header("Location", "/api/v1/territories/"+t.Code)
-	c.Header("ETag", etag(t.Version))
-	c.JSON(http.StatusCreated, toTerritoryDTO(t))
+	respond(c, http.StatusCreated, t.Version, toTerritoryDTO(t))
+	return nil
 }
 
-func (h territoryHandlers) update(c *gin.Context) {
+func (h territoryHandlers) update(c *gin.Context) error {
 	version, err := expectedVersion(c)
 	if err != nil {
-		renderError(c, err)
-		return
+		return err
 	}
-	var req updateTerritoryRequest
-	if err := bindJSON(c, &req); err != nil {
-		renderError(c, err)
-		return
-	}
-	var v services.Validator
-	changes := territories.Changes{Name: notNull(&v, "name", req.Name)}
-	if err := v.Err(); err != nil {
-		renderError(c, err)
-		return
+	changes, err := bindInput[updateTerritoryRequest](c, false)
+	if err != nil {
+		return err
 	}
 	t, err := h.svc.Update(c.Request.Context(), c.Param("code"), version, changes)
 	if err != nil {
-		renderError(c, err)
-		return
+		return err
 	}
-	c.Header("ETag", etag(t.Version))
-	c.JSON(http.StatusOK, toTerritoryDTO(t))
+	respond(c, http.StatusOK, t.Version, toTerritoryDTO(t))
+	return nil
 }

@@ -60,3 +60,27 @@ func (v *Validator) Err() error {
 	}
 	return &ValidationError{Fields: v.fields}
 }
+
+// MergeValidation joins the field errors of two validations, keeping the first message given
+// for a field. Either may be nil; a non-validation error is returned as is.
+func MergeValidation(first, second error) error {
+	var a, b *ValidationError
+	if !errors.As(first, &a) {
+		if first != nil {
+			return first
+		}
+		return second
+	}
+	if !errors.As(second, &b) {
+		return first
+	}
+	seen := map[string]bool{}
+	merged := &ValidationError{}
+	for _, f := range append(append([]FieldError{}, a.Fields...), b.Fields...) {
+		if !seen[f.Field] {
+			seen[f.Field] = true
+			merged.Fields = append(merged.Fields, f)
+		}
+	}
+	return merged
+}

@@ -11,6 +11,7 @@ import (
 
 	"parcours/api"
 	"parcours/services/health"
+	"parcours/services/indicators"
 )
 
 func (a *app) serveCmd() *cobra.Command {
@@ -40,7 +41,7 @@ func (a *app) serve(ctx context.Context) error {
 		return err
 	}
 	router := api.NewRouter(api.Deps{
-		DB: db, Keys: keys, Tokens: tokens, Readiness: checker,
+		DB: db, Indicators: indicators.NewRegistry(), Keys: keys, Tokens: tokens, Readiness: checker,
 		Metrics: api.NewMetrics(sqlDB), Logger: a.logger, MaxBodyBytes: a.cfg.MaxBodyBytes,
 	})
 	srv := &http.Server{

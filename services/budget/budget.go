@@ -16,7 +16,6 @@ import (
 
 	"parcours/models"
 	"parcours/services"
-	"parcours/services/auth"
 )
 
 // Service reads and writes the budget of the caller's département.
@@ -92,7 +91,7 @@ type Year struct {
 
 // Year returns the budget of year, subtotals and totals summed in SQL.
 func (s *Service) Year(ctx context.Context, year int) (Year, error) {
-	p, err := principal(ctx)
+	p, err := services.Caller(ctx)
 	if err != nil {
 		return Year{}, err
 	}
@@ -126,7 +125,7 @@ func (s *Service) Year(ctx context.Context, year int) (Year, error) {
 	if out.Actions, err = s.actionSummaries(db, p.Departement, year); err != nil {
 		return Year{}, err
 	}
-	if out.FundingLines, err = s.fundingLines(db, p.Departement, year); err != nil {
+	if out.FundingLines, err = s.fundingLines(db, p.Departement, year, allLines); err != nil {
 		return Year{}, err
 	}
 	if err := db.Raw(`SELECT `+amountSums+` FROM actions a WHERE a.departement = ? AND a.year = ?`, p.Departement, year).
@@ -168,14 +167,19 @@ func (s *Service) actionSummaries(db *gorm.DB, departement string, year int) ([]
 	return out, nil
 }
 
-func (s *Service) fundingLines(db *gorm.DB, departement string, year int) ([]FundingLine, error) {
+// allLines asks fundingLines for every line of the year.
+const allLines = 0
+
+// fundingLines returns the funding lines of year (or only line onlyID) with their actions'
+// sums.
+func (s *Service) fundingLines(db *gorm.DB, departement string, year int, onlyID int64) ([]FundingLine, error) {
 	rows, err := db.Raw(`
 		SELECT f.id, f.chorus, f.label, f.theme, f.prenotified, f.carryover, f.version,
 		       coalesce(string_agg(a.code, ',' ORDER BY a.position, a.code), ''), `+amountSums+`
 		FROM funding_lines f LEFT JOIN actions a ON a.funding_line_id = f.id
-		WHERE f.departement = ? AND f.year = ?
+		WHERE f.departement = ? AND f.year = ? AND (? = 0 OR f.id = ?)
 		GROUP BY f.id
-		ORDER BY f.position, f.chorus`, departement, year).Rows()
+		ORDER BY f.position, f.chorus`, departement, year, onlyID, onlyID).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("sum funding lines: %w", err)
 	}
@@ -197,14 +201,6 @@ func (s *Service) fundingLines(db *gorm.DB, departement string, year int) ([]Fun
 func amountsOf(a models.Action) Amounts {
 	return Amounts{Budget: a.Budget, StateShare: a.StateShare, DepartementShare: a.DepartementShare,
 		Valuation: a.Valuation, Carryover: a.Carryover, OtherFunders: a.OtherFunders}
-}
-
-func principal(ctx context.Context) (auth.Principal, error) {
-	p, ok := auth.PrincipalFrom(ctx)
-	if !ok {
-		return p, fmt.Errorf("budget: no caller in context: %w", services.ErrForbidden)
-	}
-	return p, nil
 }
 
 func splitCodes(joined string) []string {
@@ -248,7 +244,7 @@ type Action struct {
 
 // Action returns the fiche code of year with its budget lines.
 func (s *Service) Action(ctx context.Context, year int, code string) (Action, error) {
-	p, err := principal(ctx)
+	p, err := services.Caller(ctx)
 	if err != nil {
 		return Action{}, err
 	}

@@ -250,8 +250,8 @@ func seedIndicator(tx *gorm.DB, departement, actionCode string, position int, in
 	for _, t := range ind.Targets {
 		comparator := t.Comparator
 		switch {
-		case comparator == "":
-			comparator = "eq"
+		case comparator == "": // "tendre à 100 %": a level to reach
+			comparator = "gte"
 		case t.Strict && comparator == "lte":
 			comparator = "lt"
 		case t.Strict && comparator == "gte":

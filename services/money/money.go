@@ -7,6 +7,8 @@ import (
 	"regexp"
 
 	"github.com/shopspring/decimal"
+
+	"parcours/services"
 )
 
 var amountPattern = regexp.MustCompile(`^-?[0-9]{1,12}(\.[0-9]{1,2})?$`)
@@ -41,3 +43,13 @@ func Cents(d decimal.Decimal) decimal.Decimal { return d.Round(2) }
 
 // String writes d with exactly two decimals, as JSON and CSV carry money.
 func String(d decimal.Decimal) string { return d.StringFixed(2) }
+
+// Validate records a field error unless d is a non-negative amount with at most two
+// decimals; a nil d (field not given) is left alone.
+func Validate(v *services.Validator, field string, d *decimal.Decimal) {
+	if d == nil {
+		return
+	}
+	v.Check(!d.IsNegative(), field, ErrNegative.Error())
+	v.Check(d.Equal(d.Truncate(2)), field, ErrDecimals.Error())
+}

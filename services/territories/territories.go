@@ -18,7 +18,6 @@ import (
 	"parcours/models"
 	"parcours/services"
 	"parcours/services/audit"
-	"parcours/services/auth"
 )
 
 const (
@@ -60,7 +59,7 @@ func New(db *gorm.DB) *Service { return &Service{db: db} }
 
 // List returns the caller's territories ordered by code, one keyset page at a time.
 func (s *Service) List(ctx context.Context, page services.PageRequest) (services.Page[Territory], error) {
-	p, err := principal(ctx)
+	p, err := services.Caller(ctx)
 	if err != nil {
 		return services.Page[Territory]{}, err
 	}
@@ -81,7 +80,7 @@ func (s *Service) List(ctx context.Context, page services.PageRequest) (services
 
 // Get returns the caller's territory code.
 func (s *Service) Get(ctx context.Context, code string) (Territory, error) {
-	p, err := principal(ctx)
+	p, err := services.Caller(ctx)
 	if err != nil {
 		return Territory{}, err
 	}
@@ -94,7 +93,7 @@ func (s *Service) Get(ctx context.Context, code string) (Territory, error) {
 
 // Create adds a territory to the caller's département and audits it.
 func (s *Service) Create(ctx context.Context, in NewTerritory) (Territory, error) {
-	p, err := principal(ctx)
+	p, err := services.Caller(ctx)
 	if err != nil {
 		return Territory{}, err
 	}
@@ -125,7 +124,7 @@ func (s *Service) Create(ctx context.Context, in NewTerritory) (Territory, error
 // Update applies changes to the caller's territory code if it is still at expectedVersion
 // (services.AnyVersion skips that check), bumps its version and audits it.
 func (s *Service) Update(ctx context.Context, code string, expectedVersion int, c Changes) (Territory, error) {
-	p, err := principal(ctx)
+	p, err := services.Caller(ctx)
 	if err != nil {
 		return Territory{}, err
 	}
@@ -174,14 +173,6 @@ func find(q *gorm.DB, departement, code string) (models.Territory, error) {
 		return row, fmt.Errorf("read territory %s: %w", code, err)
 	}
 	return row, nil
-}
-
-func principal(ctx context.Context) (auth.Principal, error) {
-	p, ok := auth.PrincipalFrom(ctx)
-	if !ok {
-		return p, fmt.Errorf("territories: no caller in context: %w", services.ErrForbidden)
-	}
-	return p, nil
 }
 
 func checkCode(v *services.Validator, departement, code string) {
