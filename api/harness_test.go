@@ -28,6 +28,8 @@ import (
 	"parcours/services/auth"
 	"parcours/services/demo"
 	"parcours/services/health"
+	"parcours/services/indicators"
+	"parcours/services/pii"
 	"parcours/services/servicetest"
 )
 
@@ -61,6 +63,7 @@ var tokenConfig = auth.TokenConfig{Issuer: "parcours", Audience: "parcours-api",
 // harness is a router over a fresh database holding the demo territories.
 type harness struct {
 	t      *testing.T
+	cipher *pii.Cipher
 	db     *gorm.DB
 	router *gin.Engine
 	key    ed25519.PrivateKey
@@ -79,12 +82,14 @@ func newHarness(t *testing.T) *harness {
 	tokens := auth.NewTokens(keys, tokenConfig)
 	sqlDB, err := db.DB()
 	require.NoError(t, err)
+	cipher, err := pii.NewCipher(bytes.Repeat([]byte{7}, 32))
+	require.NoError(t, err)
 	router := api.NewRouter(api.Deps{
-		DB: db, Keys: keys, Tokens: tokens, Readiness: health.Checker{DB: sqlDB},
+		DB: db, Cipher: cipher, Indicators: indicators.NewRegistry(), Keys: keys, Tokens: tokens, Readiness: health.Checker{DB: sqlDB},
 		Metrics: api.NewMetrics(sqlDB), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		MaxBodyBytes: 4096,
 	})
-	return &harness{t: t, db: db, router: router, key: key, keys: keys, tokens: tokens}
+	return &harness{t: t, cipher: cipher, db: db, router: router, key: key, keys: keys, tokens: tokens}
 }
 
 var (

@@ -96,9 +96,14 @@ func wellFormedQuery() gin.HandlerFunc {
 	}
 }
 
-// bodyLimit refuses bodies over limit bytes with 413, announced or not.
-func bodyLimit(limit int64) gin.HandlerFunc {
+// bodyLimit refuses bodies over limit bytes with 413, announced or not; routes named in
+// perRoute (by template) have their own limit.
+func bodyLimit(def int64, perRoute map[string]int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		limit := def
+		if l, ok := perRoute[c.FullPath()]; ok {
+			limit = l
+		}
 		if c.Request.ContentLength > limit {
 			abortWithProblem(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", limit))
 			return

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/shopspring/decimal"
@@ -88,4 +89,44 @@ func nullable(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// optDate parses a calendar date field ("2020-09-25"): nil when absent, a field error when
+// null or malformed.
+func optDate(v *services.Validator, field string, o Optional[string]) *time.Time {
+	s := notNull(v, field, o)
+	if s == nil {
+		return nil
+	}
+	d, err := time.Parse(time.DateOnly, *s)
+	v.Check(err == nil, field, `must be a date such as "2020-09-25"`)
+	if err != nil {
+		return nil
+	}
+	return &d
+}
+
+// dateString writes a calendar date as JSON carries it.
+func dateString(t time.Time) string { return t.Format(time.DateOnly) }
+
+// nullableDate writes an optional calendar date, or null.
+func nullableDate(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := dateString(*t)
+	return &s
+}
+
+// queryInt reads an optional whole-number query parameter.
+func queryInt(c *gin.Context, name string) (*int, error) {
+	raw, ok := c.GetQuery(name)
+	if !ok {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil {
+		return nil, badRequest("invalid "+name, services.FieldError{Field: name, Message: "must be a whole number"})
+	}
+	return &n, nil
 }

@@ -25,6 +25,8 @@ type Problem struct {
 	Instance  string         `json:"instance,omitempty"`
 	RequestID string         `json:"request_id,omitempty"`
 	Errors    []ProblemField `json:"errors,omitempty"`
+	// ExistingID names the record a 409 duplicates.
+	ExistingID *int64 `json:"existing_id,omitempty"`
 }
 
 // ProblemField is one invalid input field of a 400 or 422 problem.
@@ -60,7 +62,15 @@ func problemType(status int) string {
 
 // abortWithProblem writes a problem body for status and stops the handler chain.
 func abortWithProblem(c *gin.Context, status int, detail string, fields ...services.FieldError) {
-	p := Problem{
+	p := newProblem(c, status, detail)
+	for _, f := range fields {
+		p.Errors = append(p.Errors, ProblemField{Field: f.Field, Message: f.Message})
+	}
+	writeProblem(c, p)
+}
+
+func newProblem(c *gin.Context, status int, detail string) Problem {
+	return Problem{
 		Type:      problemType(status),
 		Title:     http.StatusText(status),
 		Status:    status,
@@ -68,11 +78,12 @@ func abortWithProblem(c *gin.Context, status int, detail string, fields ...servi
 		Instance:  c.Request.URL.Path,
 		RequestID: audit.RequestID(c.Request.Context()),
 	}
-	for _, f := range fields {
-		p.Errors = append(p.Errors, ProblemField{Field: f.Field, Message: f.Message})
-	}
+}
+
+// writeProblem sends p and stops the handler chain.
+func writeProblem(c *gin.Context, p Problem) {
 	c.Header("Content-Type", ProblemContentType)
-	c.AbortWithStatusJSON(status, p)
+	c.AbortWithStatusJSON(p.Status, p)
 }
 
 // requestError is an error of the request's form (body, query, headers) found in the API
@@ -95,9 +106,14 @@ func renderError(c *gin.Context, err error) {
 	var (
 		reqErr   *requestError
 		valErr   *services.ValidationError
+		dupErr   *services.DuplicateError
 		tooLarge *http.MaxBytesError
 	)
 	switch {
+	case errors.As(err, &dupErr):
+		p := newProblem(c, http.StatusConflict, err.Error())
+		p.ExistingID = &dupErr.ExistingID
+		writeProblem(c, p)
 	case errors.As(err, &reqErr):
 		abortWithProblem(c, reqErr.status, reqErr.detail, reqErr.fields...)
 	case errors.As(err, &valErr):

@@ -14,6 +14,7 @@ import (
 	"parcours/services/auth"
 	"parcours/services/budget"
 	"parcours/services/indicators"
+	"parcours/services/pii"
 	"parcours/services/territories"
 )
 
@@ -24,13 +25,22 @@ const DefaultMaxBodyBytes = 1 << 20
 type Deps struct {
 	DB           *gorm.DB
 	Indicators   *indicators.Registry // computed indicators; nil: none
+	Cipher       *pii.Cipher          // protects the NIRs
 	Keys         *auth.Keyset
 	Tokens       *auth.Tokens
 	Readiness    ReadinessChecker
 	Metrics      *Metrics
 	Logger       *slog.Logger
 	MaxBodyBytes int64
+	// MaxImportBytes is the body limit of the file import routes (DefaultMaxImportBytes when zero).
+	MaxImportBytes int64
 }
+
+// DefaultMaxImportBytes is the body limit of file imports when Deps leaves it at zero.
+const DefaultMaxImportBytes = 64 << 20
+
+// importRoutes are the routes whose bodies are files, with the larger import limit.
+var importRoutes = []string{"/api/v1/imports/beneficiaries"}
 
 // NewRouter wires every route of Parcours.
 func NewRouter(d Deps) *gin.Engine {
@@ -38,10 +48,17 @@ func NewRouter(d Deps) *gin.Engine {
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if d.MaxImportBytes <= 0 {
+		d.MaxImportBytes = DefaultMaxImportBytes
+	}
+	limits := map[string]int64{}
+	for _, route := range importRoutes {
+		limits[route] = d.MaxImportBytes
+	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	_ = r.SetTrustedProxies(nil)
-	r.Use(requestID(), d.Metrics.middleware(), accessLog(d.Logger), recovery(d.Logger), wellFormedQuery(), bodyLimit(d.MaxBodyBytes))
+	r.Use(requestID(), d.Metrics.middleware(), accessLog(d.Logger), recovery(d.Logger), wellFormedQuery(), bodyLimit(d.MaxBodyBytes, limits))
 	r.NoRoute(func(c *gin.Context) {
 		abortWithProblem(c, http.StatusNotFound, "no route matches "+c.Request.URL.Path)
 	})
@@ -83,6 +100,11 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.GET("/indicators/:code", readers, handle(ih.get))
 	v1.PATCH("/indicators/:code", adminOnly, handle(ih.update))
 	v1.GET("/reports/indicators", readers, handle(ih.report))
+
+	registerBeneficiaries(v1, d)
+	registerImports(v1, d)
+	registerSessions(v1, d)
+	registerOrientations(v1, d)
 
 	return r
 }

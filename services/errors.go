@@ -4,6 +4,7 @@ package services
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 )
 
@@ -18,6 +19,20 @@ var (
 	ErrForbidden            = errors.New("forbidden")
 	ErrValidation           = errors.New("validation failed")
 )
+
+// DuplicateError says that what a create describes already exists, and which record it is.
+type DuplicateError struct {
+	Resource   string
+	ExistingID int64
+	Reason     string // what matched, e.g. "same payer and allocataire number"
+}
+
+func (e *DuplicateError) Error() string {
+	return e.Resource + " already exists as id " + strconv.FormatInt(e.ExistingID, 10) + " (" + e.Reason + ")"
+}
+
+// Is makes errors.Is(err, ErrConflict) true for a *DuplicateError.
+func (e *DuplicateError) Is(target error) bool { return target == ErrConflict }
 
 // FieldError is one broken rule on one input field.
 type FieldError struct {

@@ -23,6 +23,7 @@ type Config struct {
 	Departement     string        // PARCOURS_DEPARTEMENT
 	LogLevel        slog.Level    // PARCOURS_LOG_LEVEL
 	MaxBodyBytes    int64         // PARCOURS_MAX_BODY_BYTES
+	MaxImportBytes  int64         // PARCOURS_MAX_IMPORT_BYTES
 	DBMaxConns      int           // PARCOURS_DB_MAX_CONNS
 	ShutdownTimeout time.Duration // PARCOURS_SHUTDOWN_TIMEOUT
 	TokenLeeway     time.Duration // PARCOURS_TOKEN_LEEWAY
@@ -70,6 +71,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		Audience:        str("PARCOURS_AUDIENCE", "parcours-api"),
 		Departement:     str("PARCOURS_DEPARTEMENT", "47"),
 		MaxBodyBytes:    integer("PARCOURS_MAX_BODY_BYTES", 1<<20),
+		MaxImportBytes:  integer("PARCOURS_MAX_IMPORT_BYTES", 64<<20),
 		DBMaxConns:      int(integer("PARCOURS_DB_MAX_CONNS", 20)),
 		ShutdownTimeout: duration("PARCOURS_SHUTDOWN_TIMEOUT", 20*time.Second),
 		TokenLeeway:     duration("PARCOURS_TOKEN_LEEWAY", 30*time.Second),
@@ -113,6 +115,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("departement", c.Departement),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Int64("max_body_bytes", c.MaxBodyBytes),
+		slog.Int64("max_import_bytes", c.MaxImportBytes),
 		slog.Int("db_max_conns", c.DBMaxConns),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Duration("token_leeway", c.TokenLeeway),

@@ -18,7 +18,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, Config{
 		Addr: ":8080", KeysDir: ".data/keys", Issuer: "parcours", Audience: "parcours-api", Departement: "47",
-		LogLevel: slog.LevelInfo, MaxBodyBytes: 1 << 20, DBMaxConns: 20,
+		LogLevel: slog.LevelInfo, MaxBodyBytes: 1 << 20, MaxImportBytes: 64 << 20, DBMaxConns: 20,
 		ShutdownTimeout: 20 * time.Second, TokenLeeway: 30 * time.Second,
 	}, cfg)
 	assert.ErrorContains(t, cfg.requireDatabase(), "DATABASE_URL is not set")

@@ -12,6 +12,7 @@ import (
 	"parcours/api"
 	"parcours/services/health"
 	"parcours/services/indicators"
+	"parcours/services/pii"
 )
 
 func (a *app) serveCmd() *cobra.Command {
@@ -40,9 +41,13 @@ func (a *app) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	cipher, err := pii.LoadCipher(a.cfg.KeysDir)
+	if err != nil {
+		return err
+	}
 	router := api.NewRouter(api.Deps{
-		DB: db, Indicators: indicators.NewRegistry(), Keys: keys, Tokens: tokens, Readiness: checker,
-		Metrics: api.NewMetrics(sqlDB), Logger: a.logger, MaxBodyBytes: a.cfg.MaxBodyBytes,
+		DB: db, Indicators: indicators.NewRegistry(), Cipher: cipher, Keys: keys, Tokens: tokens, Readiness: checker,
+		Metrics: api.NewMetrics(sqlDB), Logger: a.logger, MaxBodyBytes: a.cfg.MaxBodyBytes, MaxImportBytes: a.cfg.MaxImportBytes,
 	})
 	srv := &http.Server{
 		Addr:              a.cfg.Addr,

@@ -1,0 +1,47 @@
+package beneficiaries
+
+import (
+	"fmt"
+	"strconv"
+
+	"gorm.io/gorm"
+
+	"parcours/services"
+	"parcours/services/auth"
+)
+
+// Visible restricts q, a query over beneficiaries aliased b, to the records p may see: its
+// département; for an agent, the territories of the token; for a partner, the people convoked
+// to a session at its organisation or oriented to it. Managers see no nominative record.
+func Visible(q *gorm.DB, p auth.Principal) (*gorm.DB, error) {
+	q = q.Where("b.departement = ?", p.Departement)
+	switch p.Role {
+	case auth.RoleAdmin:
+		return q, nil
+	case auth.RoleAgent:
+		return q.Where("b.territory_code IN ?", p.Territories), nil
+	case auth.RolePartner:
+		org, err := strconv.ParseInt(p.Organisation, 10, 64)
+		if err != nil {
+			return q.Where("false"), nil
+		}
+		return q.Where(`b.id IN (SELECT c.beneficiary_id FROM convocations c
+				JOIN orientation_sessions s ON s.id = c.session_id WHERE s.site_organisation_id = ?)
+			OR b.id IN (SELECT o.beneficiary_id FROM orientations o WHERE o.organisation_id = ?)`, org, org), nil
+	default:
+		return nil, fmt.Errorf("role %s has no access to nominative records: %w", p.Role, services.ErrForbidden)
+	}
+}
+
+// OrganisationOf is the organisation id of a partner token, false for other roles or a
+// malformed claim.
+func OrganisationOf(p auth.Principal) (int64, bool) {
+	if p.Role != auth.RolePartner {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(p.Organisation, 10, 64)
+	return id, err == nil
+}
+
+// CanSeeNIR reports whether p may read NIRs: administrators and agents only.
+func CanSeeNIR(p auth.Principal) bool { return p.HasRole(auth.RoleAdmin, auth.RoleAgent) }
