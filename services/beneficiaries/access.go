@@ -25,9 +25,13 @@ func Visible(q *gorm.DB, p auth.Principal) (*gorm.DB, error) {
 		if err != nil {
 			return q.Where("false"), nil
 		}
-		return q.Where(`b.id IN (SELECT c.beneficiary_id FROM convocations c
-				JOIN orientation_sessions s ON s.id = c.session_id WHERE s.site_organisation_id = ?)
-			OR b.id IN (SELECT o.beneficiary_id FROM orientations o WHERE o.organisation_id = ?)`, org, org), nil
+		// One parenthesised condition: gorm joins the next Where with AND, which must bind to
+		// the whole of it.
+		return q.Where(`(b.id IN (SELECT c.beneficiary_id FROM convocations c
+				JOIN orientation_sessions s ON s.id = c.session_id
+				WHERE s.site_organisation_id = ? AND c.departement = b.departement)
+			OR b.id IN (SELECT o.beneficiary_id FROM orientations o
+				WHERE o.organisation_id = ? AND o.departement = b.departement))`, org, org), nil
 	default:
 		return nil, fmt.Errorf("role %s has no access to nominative records: %w", p.Role, services.ErrForbidden)
 	}

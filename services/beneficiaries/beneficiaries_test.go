@@ -234,3 +234,35 @@ func TestListFiltersByStatusAndOverdue(t *testing.T) {
 	_, err = svc.List(ctx, beneficiaries.Filter{Status: "lost", Page: services.PageRequest{Limit: 1}})
 	assert.ErrorIs(t, err, services.ErrValidation)
 }
+
+// A partner's scope must hold whatever condition comes after it: asking for someone else's
+// id answers 404, not another person's record.
+func TestPartnerScopeBindsAsAWhole(t *testing.T) {
+	svc, db := setup(t)
+	ctx := servicetest.As(admin)
+	seen, err := svc.Create(ctx, julie())
+	require.NoError(t, err)
+	other := julie()
+	other.AllocataireNumber, other.NIR, other.LastName = ptr("999"), nil, ptr("Autre")
+	hidden, err := svc.Create(ctx, other)
+	require.NoError(t, err)
+
+	org := models.Organisation{Departement: "47", Name: "Pôle emploi Agen", Kind: "pole_emploi", Version: 1}
+	require.NoError(t, db.Create(&org).Error)
+	session := models.OrientationSession{Departement: "47", TerritoryCode: "47-AGEN1", SiteOrganisationID: org.ID,
+		StartsAt: *day("2020-09-15"), Capacity: 5, EmploymentProfessional: "a", SocialProfessional: "b", Version: 1}
+	require.NoError(t, db.Create(&session).Error)
+	require.NoError(t, db.Create(&models.Convocation{Departement: "47", SessionID: session.ID, BeneficiaryID: seen.ID,
+		SentOn: *day("2020-09-05"), Version: 1}).Error)
+	partner := servicetest.As(auth.Principal{Subject: "pe", Role: auth.RolePartner, Departement: "47", Organisation: strconv.FormatInt(org.ID, 10)})
+
+	got, err := svc.Get(partner, seen.ID)
+	require.NoError(t, err)
+	assert.Equal(t, seen.ID, got.ID)
+	assert.Nil(t, got.NIR)
+	_, err = svc.Get(partner, hidden.ID)
+	assert.ErrorIs(t, err, services.ErrNotFound)
+	page, err := svc.List(partner, beneficiaries.Filter{Status: beneficiaries.StatusOriented, Page: services.PageRequest{Limit: 10}})
+	require.NoError(t, err)
+	assert.Empty(t, page.Items, "the status filter applies within the partner's scope")
+}
