@@ -31,6 +31,11 @@ test-in-db:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
+## bench: the benchmarks against a throwaway PostgreSQL, once each (100 000-row flux import)
+.PHONY: bench
+bench:
+	scripts/pg.sh test go test -run '^$$' -bench . -benchtime 1x ./services/imports/
+
 ## lint: gofmt and go vet
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

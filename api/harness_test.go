@@ -74,8 +74,6 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	db := servicetest.NewDB(t)
-	_, err := demo.Seed(context.Background(), db)
-	require.NoError(t, err)
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
 	keys := auth.NewKeyset(key)
@@ -84,8 +82,10 @@ func newHarness(t *testing.T) *harness {
 	require.NoError(t, err)
 	cipher, err := pii.NewCipher(bytes.Repeat([]byte{7}, 32))
 	require.NoError(t, err)
+	_, err = demo.Seed(context.Background(), db, cipher)
+	require.NoError(t, err)
 	router := api.NewRouter(api.Deps{
-		DB: db, Cipher: cipher, Indicators: indicators.NewRegistry(), Keys: keys, Tokens: tokens, Readiness: health.Checker{DB: sqlDB},
+		DB: db, Cipher: cipher, Indicators: withOrientationIndicators(indicators.NewRegistry()), Keys: keys, Tokens: tokens, Readiness: health.Checker{DB: sqlDB},
 		Metrics: api.NewMetrics(sqlDB), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		MaxBodyBytes: 4096,
 	})

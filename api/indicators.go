@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 
 	"github.com/gin-gonic/gin"
 	"github.com/shopspring/decimal"
@@ -88,11 +89,13 @@ type reportRowDTO struct {
 type indicatorReportDTO struct {
 	Year       int            `json:"year"`
 	Action     *string        `json:"action"`
+	Territory  *string        `json:"territory"`
 	Indicators []reportRowDTO `json:"indicators"`
 }
 
 func toIndicatorReportDTO(r indicators.Report) indicatorReportDTO {
-	out := indicatorReportDTO{Year: r.Year, Action: nullable(r.ActionCode), Indicators: make([]reportRowDTO, len(r.Rows))}
+	out := indicatorReportDTO{Year: r.Year, Action: nullable(r.ActionCode), Territory: nullable(r.Territory),
+		Indicators: make([]reportRowDTO, len(r.Rows))}
 	for i, row := range r.Rows {
 		dto := reportRowDTO{Code: row.Code, Action: row.ActionCode, Scope: row.Scope, Label: row.Label, Unit: row.Unit,
 			Method: row.Method, Params: row.Params, Value: nullableNumber(row.Value)}
@@ -170,10 +173,27 @@ func (h indicatorHandlers) report(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	rep, err := h.svc.Report(c.Request.Context(), year, c.Query("action"))
+	territory, err := queryTerritory(c)
+	if err != nil {
+		return err
+	}
+	rep, err := h.svc.Report(c.Request.Context(), indicators.ReportFilter{Year: year, ActionCode: c.Query("action"), Territory: territory})
 	if err != nil {
 		return err
 	}
 	c.JSON(http.StatusOK, toIndicatorReportDTO(rep))
 	return nil
+}
+
+// territoryCodePattern is the form of a territory code (see the Territory schema).
+var territoryCodePattern = regexp.MustCompile(`^[0-9AB]{2,3}-[A-Z0-9]+(-[A-Z0-9]+)*$`)
+
+// queryTerritory reads the optional ?territory= filter: "" when absent or empty, a 400 when it
+// cannot be a territory code.
+func queryTerritory(c *gin.Context) (string, error) {
+	code := c.Query("territory")
+	if code != "" && (len(code) > 32 || !territoryCodePattern.MatchString(code)) {
+		return "", badRequest("invalid territory", services.FieldError{Field: "territory", Message: "must be a territory code such as 47-AGEN1"})
+	}
+	return code, nil
 }

@@ -103,6 +103,7 @@ func NewRouter(d Deps) *gin.Engine {
 
 	registerBeneficiaries(v1, d)
 	registerImports(v1, d)
+	registerOrganisations(v1, d)
 	registerSessions(v1, d)
 	registerOrientations(v1, d)
 

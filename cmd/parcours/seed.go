@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"parcours/services/demo"
+	"parcours/services/pii"
 )
 
 func (a *app) seedCmd() *cobra.Command {
@@ -20,7 +21,11 @@ func (a *app) seedCmd() *cobra.Command {
 				return err
 			}
 			defer sqlDB.Close()
-			rep, err := demo.Seed(cmd.Context(), db)
+			cipher, err := pii.LoadCipher(a.cfg.KeysDir)
+			if err != nil {
+				return err
+			}
+			rep, err := demo.Seed(cmd.Context(), db, cipher)
 			if err != nil {
 				return err
 			}
@@ -30,6 +35,14 @@ func (a *app) seedCmd() *cobra.Command {
 					b.FundingLines, b.Actions, b.BudgetLines, b.Indicators)
 			} else {
 				fmt.Fprintln(cmd.OutOrStdout(), "convention 2020: already there")
+			}
+			p := rep.Pathway
+			fmt.Fprintf(cmd.OutOrStdout(), "organisations: %d created (%d referents), %d already there\n", p.Organisations, p.Referents, p.OrganisationsExisting)
+			if p.Sessions > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "platform of 13 December 2019: %d beneficiaries, %d convocations, %d catch-ups, %d formal notices, %d orientations\n",
+					p.Beneficiaries, p.Convocations, p.CatchUps, p.FormalNotices, p.Orientations)
+			} else {
+				fmt.Fprintln(cmd.OutOrStdout(), "platform of 13 December 2019: already there")
 			}
 			return nil
 		},

@@ -12,6 +12,7 @@ import (
 	"parcours/api"
 	"parcours/services/health"
 	"parcours/services/indicators"
+	"parcours/services/orientations"
 	"parcours/services/pii"
 )
 
@@ -45,8 +46,10 @@ func (a *app) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	registry := indicators.NewRegistry()
+	orientations.RegisterIndicators(registry)
 	router := api.NewRouter(api.Deps{
-		DB: db, Indicators: indicators.NewRegistry(), Cipher: cipher, Keys: keys, Tokens: tokens, Readiness: checker,
+		DB: db, Indicators: registry, Cipher: cipher, Keys: keys, Tokens: tokens, Readiness: checker,
 		Metrics: api.NewMetrics(sqlDB), Logger: a.logger, MaxBodyBytes: a.cfg.MaxBodyBytes, MaxImportBytes: a.cfg.MaxImportBytes,
 	})
 	srv := &http.Server{

@@ -111,7 +111,9 @@ func TestInputRules(t *testing.T) {
 		{"NIR of another birth year", func(in *beneficiaries.Input) { in.BirthDate = day("1986-05-14") }, []string{"nir"}},
 		{"payer", func(in *beneficiaries.Input) { in.Payer = ptr("pole") }, []string{"payer"}},
 		{"contact", func(in *beneficiaries.Input) { in.Phone, in.Email = ptr("12"), ptr("Julie <j@example.fr>") }, []string{"phone", "email"}},
-		{"dates", func(in *beneficiaries.Input) { in.RightsOpenedOn, in.BirthDate, in.NIR = day("2008-01-01"), day("2999-01-01"), nil }, []string{"birth_date", "rights_opened_on"}},
+		{"dates", func(in *beneficiaries.Input) {
+			in.RightsOpenedOn, in.BirthDate, in.NIR = day("2008-01-01"), day("2999-01-01"), nil
+		}, []string{"birth_date", "rights_opened_on"}},
 		{"household", func(in *beneficiaries.Input) { in.HouseholdSize = ptr(0) }, []string{"household_size"}},
 		{"unknown territory", func(in *beneficiaries.Input) { in.TerritoryCode = ptr("47-NOWHERE") }, []string{"territory_code"}},
 	}

@@ -49,7 +49,7 @@ func TestSeededDefinitionsAndTargets(t *testing.T) {
 		assert.NoError(t, err, code)
 	}
 
-	delay, err := svc.Get(ctx, "3.1.orientation_delay")
+	delay, err := svc.Get(ctx, "3.1.orientation_delay_days")
 	require.NoError(t, err)
 	var days []string
 	for _, tg := range delay.Targets {
@@ -76,7 +76,7 @@ func TestReportUsesTheRegistry(t *testing.T) {
 	})
 	svc, _, ctx := seeded(t, registry)
 
-	rep, err := svc.Report(ctx, 2020, "3.1")
+	rep, err := svc.Report(ctx, indicators.ReportFilter{Year: 2020, ActionCode: "3.1"})
 	require.NoError(t, err)
 	require.Len(t, rep.Rows, 5)
 	byCode := map[string]indicators.ReportRow{}
@@ -87,11 +87,11 @@ func TestReportUsesTheRegistry(t *testing.T) {
 	assert.Equal(t, "42", byCode["3.1.new_entrants_oriented_1_month"].Value.Decimal.String())
 	assert.Equal(t, indicators.Query{Departement: "47", Year: 2020, Params: map[string]float64{"threshold_days": 30}}, asked)
 	assert.False(t, byCode["3.1.new_entrants"].Value.Valid, "not registered: no value")
-	require.NotNil(t, byCode["3.1.orientation_delay"].Target)
-	assert.Equal(t, "60", byCode["3.1.orientation_delay"].Target.Value.String(), "2 months in 2020")
+	require.NotNil(t, byCode["3.1.orientation_delay_days"].Target)
+	assert.Equal(t, "60", byCode["3.1.orientation_delay_days"].Target.Value.String(), "2 months in 2020")
 	assert.Nil(t, byCode["3.1.new_entrants"].Target)
 
-	all, err := svc.Report(ctx, 2020, "")
+	all, err := svc.Report(ctx, indicators.ReportFilter{Year: 2020})
 	require.NoError(t, err)
 	assert.Len(t, all.Rows, 76)
 

@@ -8,11 +8,13 @@ import (
 	"gorm.io/gorm"
 )
 
-// Query is what a computed indicator is asked: its département, year and parameters.
+// Query is what a computed indicator is asked: its département, year and parameters, and
+// optionally one territory.
 type Query struct {
 	Departement string
 	Year        int
 	Params      map[string]float64
+	Territory   string // a territory code; "" for the whole département
 }
 
 // ComputeFunc computes an indicator from case data, in SQL, for q; an invalid value means

@@ -18,39 +18,48 @@ type ReportRow struct {
 	Value  decimal.NullDecimal
 }
 
-// Report is every indicator of a year, optionally of one fiche.
+// ReportFilter says which report to build: the year, optionally one fiche and one territory.
+type ReportFilter struct {
+	Year       int
+	ActionCode string // "" for every fiche
+	Territory  string // "" for the whole département; computed values count this territory only
+}
+
+// Report is every indicator of a year, optionally of one fiche, with values optionally of one
+// territory.
 type Report struct {
 	Year       int
 	ActionCode string
+	Territory  string
 	Rows       []ReportRow
 }
 
-// Report lists the indicators of year (of fiche actionCode when not empty) with their targets
-// and values.
-func (s *Service) Report(ctx context.Context, year int, actionCode string) (Report, error) {
+// Report lists the indicators of f.Year (of fiche f.ActionCode when not empty) with their
+// targets and values, computed over f.Territory when not empty.
+func (s *Service) Report(ctx context.Context, f ReportFilter) (Report, error) {
 	p, err := services.Caller(ctx)
 	if err != nil {
 		return Report{}, err
 	}
 	db := services.Conn(ctx, s.db)
 	q := db.Where("departement = ?", p.Departement)
-	if actionCode != "" {
-		q = q.Where("action_code = ?", actionCode)
+	if f.ActionCode != "" {
+		q = q.Where("action_code = ?", f.ActionCode)
 	}
 	inds, err := s.load(q)
 	if err != nil {
 		return Report{}, err
 	}
-	out := Report{Year: year, ActionCode: actionCode, Rows: make([]ReportRow, len(inds))}
+	out := Report{Year: f.Year, ActionCode: f.ActionCode, Territory: f.Territory, Rows: make([]ReportRow, len(inds))}
 	for i, ind := range inds {
 		row := ReportRow{Indicator: ind}
 		for _, t := range ind.Targets {
-			if t.Year == year {
+			if t.Year == f.Year {
 				row.Target = &t
 			}
 		}
 		if compute, ok := s.registry.lookup(ind.Code); ok && ind.Method == "computed" {
-			row.Value, err = compute(ctx, db, Query{Departement: p.Departement, Year: year, Params: ind.Params})
+			row.Value, err = compute(ctx, db, Query{Departement: p.Departement, Year: f.Year, Params: ind.Params, Territory: f.Territory})
 			if err != nil {
 				return Report{}, fmt.Errorf("compute %s: %w", ind.Code, err)
 			}

@@ -1,0 +1,114 @@
+// Package imports loads files from outside Parcours: the CAF/MSA flux of beneficiaries, read
+// as CSV, checked row by row with the same rules as the API, and written in one transaction
+// with COPY and a single upsert.
+package imports
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+
+	"gorm.io/gorm"
+
+	"parcours/models"
+	"parcours/services"
+	"parcours/services/auth"
+	"parcours/services/beneficiaries"
+	"parcours/services/pii"
+)
+
+// Rejection is one broken rule of one row: a row breaking several rules has several.
+type Rejection struct {
+	Line   int    // physical line of the row in the file; the header is line 1
+	Field  string // the column at fault
+	Reason string
+}
+
+// Report says what an import did. RowsRead = Created + Updated + Unchanged + Rejected.
+type Report struct {
+	RowsRead   int
+	Created    int
+	Updated    int
+	Unchanged  int
+	Rejected   int // rows, not rules: see Rejections
+	Rejections []Rejection
+}
+
+// Service imports files.
+type Service struct {
+	db     *gorm.DB
+	cipher *pii.Cipher
+	people *beneficiaries.Service // bounds the dates as the API does
+}
+
+// New returns an import service; cipher protects the NIRs the files carry.
+func New(db *gorm.DB, cipher *pii.Cipher) *Service {
+	return &Service{db: db, cipher: cipher, people: beneficiaries.New(db, cipher)}
+}
+
+// Beneficiaries imports the CAF/MSA flux in r (CSV; the columns are in the README) into the
+// caller's département; only administrators may. A structurally malformed file (undecodable,
+// empty, a required column missing, a row with the wrong number of fields) is refused whole
+// with a *services.ValidationError on the field "file", and nothing is written. Otherwise each
+// row breaking a rule is rejected and reported, and the other rows are created, updated or left
+// unchanged, all in one transaction that also writes the audit rows. The import opens its own
+// transaction: it does not join one carried by ctx.
+func (s *Service) Beneficiaries(ctx context.Context, r io.Reader) (Report, error) {
+	p, err := services.Caller(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	if p.Role != auth.RoleAdmin {
+		return Report{}, fmt.Errorf("role %s may not import beneficiaries: %w", p.Role, services.ErrForbidden)
+	}
+	f, err := openFlux(r)
+	if err != nil {
+		return Report{}, err
+	}
+	codes, err := s.territoryCodes(ctx, p.Departement)
+	if err != nil {
+		return Report{}, err
+	}
+	b := newBatch(f.header, p.Departement, s.cipher, s.people.Today(), codes)
+	if err := f.each(b.add); err != nil {
+		return Report{}, err
+	}
+	stored, err := s.store(ctx, p, f.header, b.rows)
+	if err != nil {
+		return Report{}, err
+	}
+	return b.report(stored), nil
+}
+
+// territoryCodes lists the territory codes of departement.
+func (s *Service) territoryCodes(ctx context.Context, departement string) (map[string]bool, error) {
+	var codes []string
+	if err := s.db.WithContext(ctx).Model(&models.Territory{}).Where("departement = ?", departement).
+		Pluck("code", &codes).Error; err != nil {
+		return nil, fmt.Errorf("read the territories: %w", err)
+	}
+	set := make(map[string]bool, len(codes))
+	for _, c := range codes {
+		set[c] = true
+	}
+	return set, nil
+}
+
+// report adds up what the batch rejected and what the store did.
+func (b *batch) report(st stored) Report {
+	rejections := slices.Concat(b.rejections, st.rejections)
+	slices.SortStableFunc(rejections, func(x, y Rejection) int { return x.Line - y.Line })
+	lines := map[int]bool{}
+	for _, r := range rejections {
+		lines[r.Line] = true
+	}
+	return Report{
+		RowsRead:   b.read,
+		Created:    st.created,
+		Updated:    st.updated,
+		Unchanged:  len(b.rows) - len(st.rejections) - st.created - st.updated,
+		Rejected:   len(lines),
+		Rejections: rejections,
+	}
+}

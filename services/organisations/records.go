@@ -1,0 +1,81 @@
+package organisations
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"parcours/models"
+	"parcours/services"
+	"parcours/services/audit"
+)
+
+// The helpers below are shared by the pathway services (organisations, referents, sessions).
+
+// Insert creates row, whose generated id lands in *id, and audits the creation of resource in
+// the same transaction. A unique violation is a services.ErrConflict about subject.
+func Insert(ctx context.Context, tx *gorm.DB, row any, id *int64, resource, subject string) error {
+	err := models.Translate(tx.Omit("CreatedAt", "UpdatedAt").Clauses(clause.Returning{}).Create(row).Error)
+	if errors.Is(err, models.ErrDuplicate) {
+		return fmt.Errorf("%s already exists: %w", subject, services.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("create %s: %w", subject, err)
+	}
+	return audit.Record(ctx, tx, audit.ActionCreate, resource, strconv.FormatInt(*id, 10))
+}
+
+// AuditedPage cuts items, fetched by id with limit+1, to one keyset page and audits the read
+// of every item kept: the trail of a list of nominative records.
+func AuditedPage[T any](ctx context.Context, tx *gorm.DB, resource string, items []T, limit int, id func(T) int64) (services.Page[T], error) {
+	key := func(item T) string { return strconv.FormatInt(id(item), 10) }
+	page := services.PageOf(items, limit, func(item T) []string { return []string{key(item)} })
+	ids := make([]string, len(page.Items))
+	for i, item := range page.Items {
+		ids[i] = key(item)
+	}
+	return page, audit.RecordMany(ctx, tx, audit.ActionRead, resource, ids)
+}
+
+// AfterID reads the single-id keyset position of page (0: from the start), recording a
+// malformed cursor in v.
+func AfterID(v *services.Validator, page services.PageRequest) int64 {
+	if len(page.After) != 1 {
+		v.Check(len(page.After) == 0, "cursor", "is not a cursor this API returned")
+		return 0
+	}
+	after, err := strconv.ParseInt(page.After[0], 10, 64)
+	v.Check(err == nil, "cursor", "is not a cursor this API returned")
+	return after
+}
+
+// CheckVersion fails with services.ErrPreconditionFailed when subject is at current and the
+// caller expected another version (services.AnyVersion matches any).
+func CheckVersion(subject string, current, expected int) error {
+	if expected != services.AnyVersion && current != expected {
+		return fmt.Errorf("%s is at version %d, not %d: %w", subject, current, expected, services.ErrPreconditionFailed)
+	}
+	return nil
+}
+
+// CheckText records in v that a required text field is missing, blank, longer than max runes
+// or holds control characters.
+func CheckText(v *services.Validator, field string, s *string, max int) {
+	switch {
+	case s == nil:
+		v.Check(false, field, "is required")
+	case *s == "":
+		v.Check(false, field, "must not be blank")
+	case utf8.RuneCountInString(*s) > max:
+		v.Check(false, field, fmt.Sprintf("must be at most %d characters", max))
+	default:
+		v.Check(!strings.ContainsFunc(*s, unicode.IsControl), field, "must not contain control characters")
+	}
+}
