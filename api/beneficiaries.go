@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -97,6 +96,10 @@ type beneficiaryHandlers struct {
 	svc *beneficiaries.Service
 }
 
+var beneficiaryView = view[beneficiaries.Beneficiary, beneficiaryDTO]{dto: toBeneficiaryDTO,
+	version:  func(b beneficiaries.Beneficiary) int { return b.Version },
+	location: func(b beneficiaries.Beneficiary) string { return location("/api/v1/beneficiaries/")(b.ID) }}
+
 // registerBeneficiaries adds the beneficiary routes: agents and admins read and write,
 // partners read those convoked or oriented to their organisation, managers get 403.
 func registerBeneficiaries(v1 *gin.RouterGroup, d Deps) {
@@ -104,9 +107,9 @@ func registerBeneficiaries(v1 *gin.RouterGroup, d Deps) {
 	readers := requireRoles(auth.RoleAdmin, auth.RoleAgent, auth.RolePartner)
 	writers := requireRoles(auth.RoleAdmin, auth.RoleAgent)
 	v1.GET("/beneficiaries", readers, handle(h.list))
-	v1.POST("/beneficiaries", writers, handle(h.create))
-	v1.GET("/beneficiaries/:id", readers, handle(h.get))
-	v1.PATCH("/beneficiaries/:id", writers, handle(h.update))
+	v1.POST("/beneficiaries", writers, createFrom[beneficiaryRequest](beneficiaryView, h.svc.Create))
+	v1.GET("/beneficiaries/:id", readers, getByID(beneficiaryView, h.svc.Get))
+	v1.PATCH("/beneficiaries/:id", writers, patchByID[beneficiaryRequest](beneficiaryView, h.svc.Update))
 }
 
 func (h beneficiaryHandlers) list(c *gin.Context) error {
@@ -125,49 +128,5 @@ func (h beneficiaryHandlers) list(c *gin.Context) error {
 		return err
 	}
 	c.JSON(http.StatusOK, newListResponse(res, toBeneficiaryDTO))
-	return nil
-}
-
-func (h beneficiaryHandlers) get(c *gin.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	b, err := h.svc.Get(c.Request.Context(), id)
-	if err != nil {
-		return err
-	}
-	respond(c, http.StatusOK, b.Version, toBeneficiaryDTO(b))
-	return nil
-}
-
-func (h beneficiaryHandlers) create(c *gin.Context) error {
-	in, err := bindInput[beneficiaryRequest](c, true)
-	if err != nil {
-		return err
-	}
-	b, err := h.svc.Create(c.Request.Context(), in)
-	if err != nil {
-		return err
-	}
-	c.Header("Location", "/api/v1/beneficiaries/"+strconv.FormatInt(b.ID, 10))
-	respond(c, http.StatusCreated, b.Version, toBeneficiaryDTO(b))
-	return nil
-}
-
-func (h beneficiaryHandlers) update(c *gin.Context) error {
-	id, version, err := idAndVersion(c)
-	if err != nil {
-		return err
-	}
-	in, err := bindInput[beneficiaryRequest](c, false)
-	if err != nil {
-		return err
-	}
-	b, err := h.svc.Update(c.Request.Context(), id, version, in)
-	if err != nil {
-		return err
-	}
-	respond(c, http.StatusOK, b.Version, toBeneficiaryDTO(b))
 	return nil
 }

@@ -262,6 +262,13 @@ func (r budgetLineRequest) input(v *services.Validator) budget.BudgetLineInput {
 		OtherShare: optMoney(v, "other_share", r.OtherShare)}
 }
 
+var (
+	fundingLineView = view[budget.FundingLine, fundingLineDTO]{dto: toFundingLineDTO,
+		version: func(f budget.FundingLine) int { return f.Version }}
+	budgetLineView = view[budget.BudgetLine, budgetLineDTO]{dto: toBudgetLineDTO,
+		version: func(l budget.BudgetLine) int { return l.Version }}
+)
+
 // budgetHandlers serve the contracted budget.
 type budgetHandlers struct {
 	svc        *budget.Service
@@ -389,19 +396,6 @@ func (h budgetHandlers) updateAction(c *gin.Context) error {
 	return h.renderAction(c, http.StatusOK, year, c.Param("code"))
 }
 
-func (h budgetHandlers) getFundingLine(c *gin.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	f, err := h.svc.FundingLine(c.Request.Context(), id)
-	if err != nil {
-		return err
-	}
-	respond(c, http.StatusOK, f.Version, toFundingLineDTO(f))
-	return nil
-}
-
 func (h budgetHandlers) createFundingLine(c *gin.Context) error {
 	year, err := pathYear(c)
 	if err != nil {
@@ -417,36 +411,6 @@ func (h budgetHandlers) createFundingLine(c *gin.Context) error {
 	}
 	c.Header("Location", "/api/v1/funding-lines/"+strconv.FormatInt(f.ID, 10))
 	respond(c, http.StatusCreated, f.Version, toFundingLineDTO(f))
-	return nil
-}
-
-func (h budgetHandlers) updateFundingLine(c *gin.Context) error {
-	id, version, err := idAndVersion(c)
-	if err != nil {
-		return err
-	}
-	in, err := bindInput[fundingLineRequest](c, false)
-	if err != nil {
-		return err
-	}
-	f, err := h.svc.UpdateFundingLine(c.Request.Context(), id, version, in)
-	if err != nil {
-		return err
-	}
-	respond(c, http.StatusOK, f.Version, toFundingLineDTO(f))
-	return nil
-}
-
-func (h budgetHandlers) getBudgetLine(c *gin.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	l, err := h.svc.BudgetLine(c.Request.Context(), id)
-	if err != nil {
-		return err
-	}
-	respond(c, http.StatusOK, l.Version, toBudgetLineDTO(l))
 	return nil
 }
 
@@ -466,31 +430,4 @@ func (h budgetHandlers) createBudgetLine(c *gin.Context) error {
 	c.Header("Location", "/api/v1/budget-lines/"+strconv.FormatInt(l.ID, 10))
 	respond(c, http.StatusCreated, l.Version, toBudgetLineDTO(l))
 	return nil
-}
-
-func (h budgetHandlers) updateBudgetLine(c *gin.Context) error {
-	id, version, err := idAndVersion(c)
-	if err != nil {
-		return err
-	}
-	in, err := bindInput[budgetLineRequest](c, false)
-	if err != nil {
-		return err
-	}
-	l, err := h.svc.UpdateBudgetLine(c.Request.Context(), id, version, in)
-	if err != nil {
-		return err
-	}
-	respond(c, http.StatusOK, l.Version, toBudgetLineDTO(l))
-	return nil
-}
-
-// idAndVersion reads the :id path parameter and the If-Match version of a PATCH.
-func idAndVersion(c *gin.Context) (int64, int, error) {
-	id, err := pathID(c)
-	if err != nil {
-		return 0, 0, err
-	}
-	version, err := expectedVersion(c)
-	return id, version, err
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -76,6 +75,15 @@ type organisationHandlers struct {
 	svc *organisations.Service
 }
 
+var (
+	organisationView = view[organisations.Organisation, organisationDTO]{dto: toOrganisationDTO,
+		version:  func(o organisations.Organisation) int { return o.Version },
+		location: func(o organisations.Organisation) string { return location("/api/v1/organisations/")(o.ID) }}
+	referentView = view[organisations.Referent, referentDTO]{dto: toReferentDTO,
+		version:  func(r organisations.Referent) int { return r.Version },
+		location: func(r organisations.Referent) string { return location("/api/v1/referents/")(r.ID) }}
+)
+
 // registerOrganisations adds the organisation and referent routes: every role reads
 // organisations; administrators, agents and partners (their own organisation's) read
 // referents; administrators write both.
@@ -84,13 +92,13 @@ func registerOrganisations(v1 *gin.RouterGroup, d Deps) {
 	adminOnly := requireRoles(auth.RoleAdmin)
 	referentReaders := requireRoles(auth.RoleAdmin, auth.RoleAgent, auth.RolePartner)
 	v1.GET("/organisations", handle(h.list))
-	v1.POST("/organisations", adminOnly, handle(h.create))
-	v1.GET("/organisations/:id", handle(h.get))
-	v1.PATCH("/organisations/:id", adminOnly, handle(h.update))
-	v1.GET("/organisations/:id/referents", referentReaders, handle(h.listReferents))
-	v1.POST("/organisations/:id/referents", adminOnly, handle(h.createReferent))
-	v1.GET("/referents/:id", referentReaders, handle(h.getReferent))
-	v1.PATCH("/referents/:id", adminOnly, handle(h.updateReferent))
+	v1.POST("/organisations", adminOnly, createFrom[organisationRequest](organisationView, h.svc.Create))
+	v1.GET("/organisations/:id", getByID(organisationView, h.svc.Get))
+	v1.PATCH("/organisations/:id", adminOnly, patchByID[organisationRequest](organisationView, h.svc.Update))
+	v1.GET("/organisations/:id/referents", referentReaders, listByID(toReferentDTO, h.svc.Referents))
+	v1.POST("/organisations/:id/referents", adminOnly, postToID[referentRequest](referentView, http.StatusCreated, h.svc.CreateReferent))
+	v1.GET("/referents/:id", referentReaders, getByID(referentView, h.svc.Referent))
+	v1.PATCH("/referents/:id", adminOnly, patchByID[referentRequest](referentView, h.svc.UpdateReferent))
 }
 
 func (h organisationHandlers) list(c *gin.Context) error {
@@ -103,114 +111,5 @@ func (h organisationHandlers) list(c *gin.Context) error {
 		return err
 	}
 	c.JSON(http.StatusOK, newListResponse(res, toOrganisationDTO))
-	return nil
-}
-
-func (h organisationHandlers) get(c *gin.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	o, err := h.svc.Get(c.Request.Context(), id)
-	if err != nil {
-		return err
-	}
-	respond(c, http.StatusOK, o.Version, toOrganisationDTO(o))
-	return nil
-}
-
-func (h organisationHandlers) create(c *gin.Context) error {
-	in, err := bindInput[organisationRequest](c, true)
-	if err != nil {
-		return err
-	}
-	o, err := h.svc.Create(c.Request.Context(), in)
-	if err != nil {
-		return err
-	}
-	c.Header("Location", "/api/v1/organisations/"+strconv.FormatInt(o.ID, 10))
-	respond(c, http.StatusCreated, o.Version, toOrganisationDTO(o))
-	return nil
-}
-
-func (h organisationHandlers) update(c *gin.Context) error {
-	id, version, err := idAndVersion(c)
-	if err != nil {
-		return err
-	}
-	in, err := bindInput[organisationRequest](c, false)
-	if err != nil {
-		return err
-	}
-	o, err := h.svc.Update(c.Request.Context(), id, version, in)
-	if err != nil {
-		return err
-	}
-	respond(c, http.StatusOK, o.Version, toOrganisationDTO(o))
-	return nil
-}
-
-func (h organisationHandlers) listReferents(c *gin.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	page, err := pageRequest(c)
-	if err != nil {
-		return err
-	}
-	res, err := h.svc.Referents(c.Request.Context(), id, page)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, newListResponse(res, toReferentDTO))
-	return nil
-}
-
-func (h organisationHandlers) getReferent(c *gin.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	r, err := h.svc.Referent(c.Request.Context(), id)
-	if err != nil {
-		return err
-	}
-	respond(c, http.StatusOK, r.Version, toReferentDTO(r))
-	return nil
-}
-
-func (h organisationHandlers) createReferent(c *gin.Context) error {
-	orgID, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	in, err := bindInput[referentRequest](c, true)
-	if err != nil {
-		return err
-	}
-	r, err := h.svc.CreateReferent(c.Request.Context(), orgID, in)
-	if err != nil {
-		return err
-	}
-	c.Header("Location", "/api/v1/referents/"+strconv.FormatInt(r.ID, 10))
-	respond(c, http.StatusCreated, r.Version, toReferentDTO(r))
-	return nil
-}
-
-func (h organisationHandlers) updateReferent(c *gin.Context) error {
-	id, version, err := idAndVersion(c)
-	if err != nil {
-		return err
-	}
-	in, err := bindInput[referentRequest](c, false)
-	if err != nil {
-		return err
-	}
-	r, err := h.svc.UpdateReferent(c.Request.Context(), id, version, in)
-	if err != nil {
-		return err
-	}
-	respond(c, http.StatusOK, r.Version, toReferentDTO(r))
 	return nil
 }

@@ -87,13 +87,13 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.POST("/conventions/:year/actions", adminOnly, handle(bh.createAction))
 	v1.GET("/conventions/:year/check", readers, handle(bh.check))
 	v1.POST("/conventions/:year/funding-lines", adminOnly, handle(bh.createFundingLine))
-	v1.GET("/funding-lines/:id", readers, handle(bh.getFundingLine))
-	v1.PATCH("/funding-lines/:id", adminOnly, handle(bh.updateFundingLine))
+	v1.GET("/funding-lines/:id", readers, getByID(fundingLineView, bh.svc.FundingLine))
+	v1.PATCH("/funding-lines/:id", adminOnly, patchByID[fundingLineRequest](fundingLineView, bh.svc.UpdateFundingLine))
 	v1.GET("/actions/:code", readers, handle(bh.getAction))
 	v1.PATCH("/actions/:code", adminOnly, handle(bh.updateAction))
 	v1.POST("/actions/:code/budget-lines", adminOnly, handle(bh.createBudgetLine))
-	v1.GET("/budget-lines/:id", readers, handle(bh.getBudgetLine))
-	v1.PATCH("/budget-lines/:id", adminOnly, handle(bh.updateBudgetLine))
+	v1.GET("/budget-lines/:id", readers, getByID(budgetLineView, bh.svc.BudgetLine))
+	v1.PATCH("/budget-lines/:id", adminOnly, patchByID[budgetLineRequest](budgetLineView, bh.svc.UpdateBudgetLine))
 
 	ih := indicatorHandlers{svc: indicatorSvc}
 	v1.POST("/indicators", adminOnly, handle(ih.create))

@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -173,6 +172,16 @@ type sessionHandlers struct {
 	svc *sessions.Service
 }
 
+var (
+	sessionView = view[sessions.Session, sessionDTO]{dto: toSessionDTO,
+		version:  func(s sessions.Session) int { return s.Version },
+		location: func(s sessions.Session) string { return location("/api/v1/orientation-sessions/")(s.ID) }}
+	convocationView = view[sessions.Convocation, convocationDTO]{dto: toConvocationDTO,
+		version: func(c sessions.Convocation) int { return c.Version }}
+	formalNoticeView = view[sessions.FormalNotice, formalNoticeDTO]{dto: toFormalNoticeDTO,
+		version: func(f sessions.FormalNotice) int { return f.Version }}
+)
+
 // registerSessions adds the orientation platform routes. Sessions and their summaries name no
 // one: every role reads those it may see (agents their territories', partners those at their
 // organisation). Convocations name people: no managers. Administrators and agents create
@@ -183,15 +192,15 @@ func registerSessions(v1 *gin.RouterGroup, d Deps) {
 	caseWriters := requireRoles(auth.RoleAdmin, auth.RoleAgent)
 	caseReaders := requireRoles(auth.RoleAdmin, auth.RoleAgent, auth.RolePartner)
 	v1.GET("/orientation-sessions", handle(h.list))
-	v1.POST("/orientation-sessions", caseWriters, handle(h.create))
-	v1.GET("/orientation-sessions/:id", handle(h.get))
+	v1.POST("/orientation-sessions", caseWriters, createFrom[sessionRequest](sessionView, h.svc.Create))
+	v1.GET("/orientation-sessions/:id", getByID(sessionView, h.svc.Get))
 	v1.GET("/orientation-sessions/:id/summary", handle(h.summary))
-	v1.GET("/orientation-sessions/:id/convocations", caseReaders, handle(h.listConvocations))
-	v1.POST("/orientation-sessions/:id/convocations", caseWriters, handle(h.convoke))
-	v1.PATCH("/convocations/:id", caseReaders, handle(h.recordAttendance))
-	v1.POST("/convocations/:id/catch-up", caseWriters, handle(h.catchUp))
-	v1.POST("/convocations/:id/formal-notice", caseWriters, handle(h.issueFormalNotice))
-	v1.PATCH("/formal-notices/:id", caseWriters, handle(h.updateFormalNotice))
+	v1.GET("/orientation-sessions/:id/convocations", caseReaders, listByID(toConvocationDTO, h.svc.Convocations))
+	v1.POST("/orientation-sessions/:id/convocations", caseWriters, postToID[convocationRequest](convocationView, http.StatusCreated, h.svc.Convoke))
+	v1.PATCH("/convocations/:id", caseReaders, patchByID[attendanceRequest](convocationView, h.svc.RecordAttendance))
+	v1.POST("/convocations/:id/catch-up", caseWriters, postToID[catchUpRequest](convocationView, http.StatusOK, h.svc.CatchUp))
+	v1.POST("/convocations/:id/formal-notice", caseWriters, postToID[formalNoticeRequest](formalNoticeView, http.StatusCreated, h.svc.IssueFormalNotice))
+	v1.PATCH("/formal-notices/:id", caseWriters, patchByID[outcomeRequest](formalNoticeView, h.svc.UpdateFormalNotice))
 }
 
 func (h sessionHandlers) list(c *gin.Context) error {
@@ -218,33 +227,6 @@ func (h sessionHandlers) list(c *gin.Context) error {
 	return nil
 }
 
-func (h sessionHandlers) get(c *gin.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	s, err := h.svc.Get(c.Request.Context(), id)
-	if err != nil {
-		return err
-	}
-	respond(c, http.StatusOK, s.Version, toSessionDTO(s))
-	return nil
-}
-
-func (h sessionHandlers) create(c *gin.Context) error {
-	in, err := bindInput[sessionRequest](c, true)
-	if err != nil {
-		return err
-	}
-	s, err := h.svc.Create(c.Request.Context(), in)
-	if err != nil {
-		return err
-	}
-	c.Header("Location", "/api/v1/orientation-sessions/"+strconv.FormatInt(s.ID, 10))
-	respond(c, http.StatusCreated, s.Version, toSessionDTO(s))
-	return nil
-}
-
 func (h sessionHandlers) summary(c *gin.Context) error {
 	id, err := pathID(c)
 	if err != nil {
@@ -256,108 +238,6 @@ func (h sessionHandlers) summary(c *gin.Context) error {
 	}
 	c.JSON(http.StatusOK, summaryDTO{SessionID: s.SessionID, Convoked: s.Convoked, Present: s.Present, Excused: s.Excused,
 		NoShow: s.NoShow, CaughtUp: s.CaughtUp, FormalNotices: s.FormalNotices, OrientationsByRoute: s.OrientationsByRoute})
-	return nil
-}
-
-func (h sessionHandlers) listConvocations(c *gin.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	page, err := pageRequest(c)
-	if err != nil {
-		return err
-	}
-	res, err := h.svc.Convocations(c.Request.Context(), id, page)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, newListResponse(res, toConvocationDTO))
-	return nil
-}
-
-func (h sessionHandlers) convoke(c *gin.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	in, err := bindInput[convocationRequest](c, true)
-	if err != nil {
-		return err
-	}
-	conv, err := h.svc.Convoke(c.Request.Context(), id, in)
-	if err != nil {
-		return err
-	}
-	respond(c, http.StatusCreated, conv.Version, toConvocationDTO(conv))
-	return nil
-}
-
-func (h sessionHandlers) recordAttendance(c *gin.Context) error {
-	id, version, err := idAndVersion(c)
-	if err != nil {
-		return err
-	}
-	attendance, err := bindInput[attendanceRequest](c, false)
-	if err != nil {
-		return err
-	}
-	conv, err := h.svc.RecordAttendance(c.Request.Context(), id, version, attendance)
-	if err != nil {
-		return err
-	}
-	respond(c, http.StatusOK, conv.Version, toConvocationDTO(conv))
-	return nil
-}
-
-func (h sessionHandlers) catchUp(c *gin.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	in, err := bindInput[catchUpRequest](c, true)
-	if err != nil {
-		return err
-	}
-	conv, err := h.svc.CatchUp(c.Request.Context(), id, in)
-	if err != nil {
-		return err
-	}
-	respond(c, http.StatusOK, conv.Version, toConvocationDTO(conv))
-	return nil
-}
-
-func (h sessionHandlers) issueFormalNotice(c *gin.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	in, err := bindInput[formalNoticeRequest](c, true)
-	if err != nil {
-		return err
-	}
-	f, err := h.svc.IssueFormalNotice(c.Request.Context(), id, in)
-	if err != nil {
-		return err
-	}
-	respond(c, http.StatusCreated, f.Version, toFormalNoticeDTO(f))
-	return nil
-}
-
-func (h sessionHandlers) updateFormalNotice(c *gin.Context) error {
-	id, version, err := idAndVersion(c)
-	if err != nil {
-		return err
-	}
-	outcome, err := bindInput[outcomeRequest](c, false)
-	if err != nil {
-		return err
-	}
-	f, err := h.svc.UpdateFormalNotice(c.Request.Context(), id, version, outcome)
-	if err != nil {
-		return err
-	}
-	respond(c, http.StatusOK, f.Version, toFormalNoticeDTO(f))
 	return nil
 }
 

@@ -57,7 +57,7 @@ func TestServeRefusesAnOutdatedSchema(t *testing.T) {
 
 func TestMigrateAndSeedCommands(t *testing.T) {
 	db, url := servicetest.NewDBWithURL(t)
-	env := map[string]string{"DATABASE_URL": url}
+	env := map[string]string{"DATABASE_URL": url, "PARCOURS_KEYS_DIR": t.TempDir()}
 
 	out, err := run(t, env, "migrate", "up")
 	require.NoError(t, err)

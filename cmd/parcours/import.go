@@ -11,7 +11,6 @@ import (
 	"parcours/services/audit"
 	"parcours/services/auth"
 	"parcours/services/imports"
-	"parcours/services/pii"
 )
 
 // importActor is the administrator the command acts as, in the audit trail.
@@ -34,15 +33,11 @@ func (a *app) importCmd() *cobra.Command {
 }
 
 func (a *app) importBeneficiaries(cmd *cobra.Command, path string) error {
-	db, sqlDB, err := a.openDB()
+	db, sqlDB, cipher, err := a.openCaseData()
 	if err != nil {
 		return err
 	}
 	defer sqlDB.Close()
-	cipher, err := pii.LoadCipher(a.cfg.KeysDir)
-	if err != nil {
-		return err
-	}
 	f, err := os.Open(path)
 	if err != nil {
 		return err

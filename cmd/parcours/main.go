@@ -16,6 +16,7 @@ import (
 
 	"parcours/models"
 	"parcours/services/auth"
+	"parcours/services/pii"
 )
 
 func main() {
@@ -70,6 +71,17 @@ func (a *app) openDB() (*gorm.DB, *sql.DB, error) {
 		return nil, nil, fmt.Errorf("database handle: %w", err)
 	}
 	return db, sqlDB, nil
+}
+
+// openCaseData connects to DATABASE_URL and loads the NIR cipher: what commands writing
+// beneficiaries need. The caller closes the returned *sql.DB.
+func (a *app) openCaseData() (*gorm.DB, *sql.DB, *pii.Cipher, error) {
+	cipher, err := pii.LoadCipher(a.cfg.KeysDir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	db, sqlDB, err := a.openDB()
+	return db, sqlDB, cipher, err
 }
 
 // tokens loads the keyset (creating a signing key when the folder has none).

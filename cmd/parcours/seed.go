@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"parcours/services/demo"
-	"parcours/services/pii"
 )
 
 func (a *app) seedCmd() *cobra.Command {
@@ -16,15 +15,11 @@ func (a *app) seedCmd() *cobra.Command {
 		Short: "Load the Lot-et-Garonne demo data from the source document (idempotent)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, sqlDB, err := a.openDB()
+			db, sqlDB, cipher, err := a.openCaseData()
 			if err != nil {
 				return err
 			}
 			defer sqlDB.Close()
-			cipher, err := pii.LoadCipher(a.cfg.KeysDir)
-			if err != nil {
-				return err
-			}
 			rep, err := demo.Seed(cmd.Context(), db, cipher)
 			if err != nil {
 				return err

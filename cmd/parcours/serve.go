@@ -13,7 +13,6 @@ import (
 	"parcours/services/health"
 	"parcours/services/indicators"
 	"parcours/services/orientations"
-	"parcours/services/pii"
 )
 
 func (a *app) serveCmd() *cobra.Command {
@@ -29,7 +28,7 @@ func (a *app) serveCmd() *cobra.Command {
 
 func (a *app) serve(ctx context.Context) error {
 	a.logger.Info("starting", "config", a.cfg)
-	db, sqlDB, err := a.openDB()
+	db, sqlDB, cipher, err := a.openCaseData()
 	if err != nil {
 		return err
 	}
@@ -39,10 +38,6 @@ func (a *app) serve(ctx context.Context) error {
 		return fmt.Errorf("refusing to serve: %w", err)
 	}
 	keys, tokens, err := a.tokens()
-	if err != nil {
-		return err
-	}
-	cipher, err := pii.LoadCipher(a.cfg.KeysDir)
 	if err != nil {
 		return err
 	}

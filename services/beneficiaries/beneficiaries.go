@@ -177,8 +177,8 @@ func (s *Service) Update(ctx context.Context, id int64, expectedVersion int, in 
 		if err != nil {
 			return fmt.Errorf("read beneficiary %d: %w", id, err)
 		}
-		if expectedVersion != services.AnyVersion && row.Version != expectedVersion {
-			return fmt.Errorf("beneficiary %d is at version %d, not %d: %w", id, row.Version, expectedVersion, services.ErrPreconditionFailed)
+		if err := services.CheckVersion(fmt.Sprintf("beneficiary %d", id), row.Version, expectedVersion); err != nil {
+			return err
 		}
 		if in.NIR != nil && *in.NIR != "" && in.BirthDate == nil {
 			var v services.Validator
@@ -225,11 +225,7 @@ func (s *Service) List(ctx context.Context, f Filter) (services.Page[Beneficiary
 	v.Check(f.Status == "" || slices.Contains([]string{StatusToOrient, StatusConvoked, StatusOriented}, f.Status),
 		"status", "must be to_orient, convoked or oriented")
 	v.Check(f.OverdueDays == nil || (*f.OverdueDays >= 0 && *f.OverdueDays <= 3650), "overdue_days", "must be from 0 to 3650")
-	var after int64
-	if len(f.Page.After) == 1 {
-		after, err = strconv.ParseInt(f.Page.After[0], 10, 64)
-		v.Check(err == nil, "cursor", "is not a cursor this API returned")
-	}
+	after := services.AfterID(&v, f.Page)
 	if err := v.Err(); err != nil {
 		return services.Page[Beneficiary]{}, err
 	}
@@ -257,12 +253,8 @@ func (s *Service) List(ctx context.Context, f Filter) (services.Page[Beneficiary
 				return err
 			}
 		}
-		page = services.PageOf(items, f.Page.Limit, func(b Beneficiary) []string { return []string{strconv.FormatInt(b.ID, 10)} })
-		ids := make([]string, len(page.Items))
-		for i, b := range page.Items {
-			ids[i] = strconv.FormatInt(b.ID, 10)
-		}
-		return audit.RecordMany(ctx, tx, audit.ActionRead, resource, ids)
+		page, err = services.AuditedPage(ctx, tx, resource, items, f.Page.Limit, func(b Beneficiary) int64 { return b.ID })
+		return err
 	})
 	return page, err
 }
@@ -306,20 +298,20 @@ func (s *Service) present(p auth.Principal, r row) (Beneficiary, error) {
 
 // apply copies the given fields of in onto row, sealing the NIR.
 func (s *Service) apply(row *models.Beneficiary, in Input) {
-	setIf(&row.LastName, in.LastName)
-	setIf(&row.FirstName, in.FirstName)
-	setIf(&row.BirthDate, in.BirthDate)
-	setIf(&row.Payer, in.Payer)
-	setIf(&row.AllocataireNumber, in.AllocataireNumber)
-	setIf(&row.TerritoryCode, in.TerritoryCode)
-	setIf(&row.Commune, in.Commune)
-	setIf(&row.HouseholdSize, in.HouseholdSize)
-	setIf(&row.RightsOpenedOn, in.RightsOpenedOn)
-	setIf(&row.SubjectToRightsAndDuties, in.SubjectToRightsAndDuties)
-	setIf(&row.IndependentWorker, in.IndependentWorker)
-	setIf(&row.LeavingChildWelfare, in.LeavingChildWelfare)
-	row.Phone = optionalText(row.Phone, in.Phone)
-	row.Email = optionalText(row.Email, in.Email)
+	services.Set(&row.LastName, in.LastName)
+	services.Set(&row.FirstName, in.FirstName)
+	services.Set(&row.BirthDate, in.BirthDate)
+	services.Set(&row.Payer, in.Payer)
+	services.Set(&row.AllocataireNumber, in.AllocataireNumber)
+	services.Set(&row.TerritoryCode, in.TerritoryCode)
+	services.Set(&row.Commune, in.Commune)
+	services.Set(&row.HouseholdSize, in.HouseholdSize)
+	services.Set(&row.RightsOpenedOn, in.RightsOpenedOn)
+	services.Set(&row.SubjectToRightsAndDuties, in.SubjectToRightsAndDuties)
+	services.Set(&row.IndependentWorker, in.IndependentWorker)
+	services.Set(&row.LeavingChildWelfare, in.LeavingChildWelfare)
+	row.Phone = services.Clearable(row.Phone, in.Phone)
+	row.Email = services.Clearable(row.Email, in.Email)
 	if in.NIR != nil {
 		row.NIRCiphertext, row.NIRHash = nil, nil
 		if *in.NIR != "" {
@@ -380,23 +372,4 @@ func requireTerritory(tx *gorm.DB, departement, code string) error {
 		return &services.ValidationError{Fields: []services.FieldError{{Field: "territory_code", Message: "no territory " + code}}}
 	}
 	return nil
-}
-
-func setIf[T any](dst *T, src *T) {
-	if src != nil {
-		*dst = *src
-	}
-}
-
-// optionalText applies a nullable text change: nil keeps current, "" clears it.
-func optionalText(current, change *string) *string {
-	switch {
-	case change == nil:
-		return current
-	case *change == "":
-		return nil
-	default:
-		v := *change
-		return &v
-	}
 }

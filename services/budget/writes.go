@@ -153,14 +153,14 @@ func (s *Service) UpdateFundingLine(ctx context.Context, id int64, expectedVersi
 			return err
 		}
 		subject := fmt.Sprintf("funding line %d", id)
-		if err := checkVersion(subject, row.Version, expectedVersion); err != nil {
+		if err := services.CheckVersion(subject, row.Version, expectedVersion); err != nil {
 			return err
 		}
-		set(&row.Chorus, in.Chorus)
-		set(&row.Label, in.Label)
-		set(&row.Theme, in.Theme)
-		set(&row.Prenotified, in.Prenotified)
-		set(&row.Carryover, in.Carryover)
+		services.Set(&row.Chorus, in.Chorus)
+		services.Set(&row.Label, in.Label)
+		services.Set(&row.Theme, in.Theme)
+		services.Set(&row.Prenotified, in.Prenotified)
+		services.Set(&row.Carryover, in.Carryover)
 		if err := save(tx, &row, &row.Version, subject, map[string]any{
 			"chorus": row.Chorus, "label": row.Label, "theme": row.Theme, "prenotified": row.Prenotified, "carryover": row.Carryover,
 		}); err != nil {
@@ -225,11 +225,11 @@ func (s *Service) UpdateAction(ctx context.Context, year int, code string, expec
 			return err
 		}
 		subject := fmt.Sprintf("action %s of %d", code, year)
-		if err := checkVersion(subject, row.Version, expectedVersion); err != nil {
+		if err := services.CheckVersion(subject, row.Version, expectedVersion); err != nil {
 			return err
 		}
-		set(&row.Title, in.Title)
-		set(&row.Category, in.Category)
+		services.Set(&row.Title, in.Title)
+		services.Set(&row.Category, in.Category)
 		applyAction(&row, in)
 		if in.FundingLine != nil {
 			if row.FundingLineID, err = fundingLineID(tx, p.Departement, year, *in.FundingLine); err != nil {
@@ -319,10 +319,10 @@ func (s *Service) UpdateBudgetLine(ctx context.Context, id int64, expectedVersio
 			return err
 		}
 		subject := fmt.Sprintf("budget line %d", id)
-		if err := checkVersion(subject, line.Version, expectedVersion); err != nil {
+		if err := services.CheckVersion(subject, line.Version, expectedVersion); err != nil {
 			return err
 		}
-		set(&line.Label, in.Label)
+		services.Set(&line.Label, in.Label)
 		applyLine(&line, in)
 		amountsChanged := in.Amount != nil || in.StateShare != nil || in.DepartementShare != nil || in.OtherShare != nil
 		if amountsChanged {
@@ -363,12 +363,12 @@ func validateAction(v *services.Validator, in ActionInput, create bool) {
 }
 
 func applyAction(row *models.Action, in ActionInput) {
-	set(&row.Budget, in.Budget)
-	set(&row.StateShare, in.StateShare)
-	set(&row.DepartementShare, in.DepartementShare)
-	set(&row.Valuation, in.Valuation)
-	set(&row.Carryover, in.Carryover)
-	set(&row.OtherFunders, in.OtherFunders)
+	services.Set(&row.Budget, in.Budget)
+	services.Set(&row.StateShare, in.StateShare)
+	services.Set(&row.DepartementShare, in.DepartementShare)
+	services.Set(&row.Valuation, in.Valuation)
+	services.Set(&row.Carryover, in.Carryover)
+	services.Set(&row.OtherFunders, in.OtherFunders)
 }
 
 func validateLineAmounts(v *services.Validator, in BudgetLineInput) {
@@ -379,10 +379,10 @@ func validateLineAmounts(v *services.Validator, in BudgetLineInput) {
 }
 
 func applyLine(line *models.BudgetLine, in BudgetLineInput) {
-	set(&line.Amount, in.Amount)
-	set(&line.StateShare, in.StateShare)
-	set(&line.DepartementShare, in.DepartementShare)
-	set(&line.OtherShare, in.OtherShare)
+	services.Set(&line.Amount, in.Amount)
+	services.Set(&line.StateShare, in.StateShare)
+	services.Set(&line.DepartementShare, in.DepartementShare)
+	services.Set(&line.OtherShare, in.OtherShare)
 }
 
 func checkLineBalance(l models.BudgetLine) error {
@@ -460,13 +460,6 @@ func findBudgetLine(db *gorm.DB, departement string, id int64) (models.BudgetLin
 	return line, action, nil
 }
 
-func checkVersion(subject string, current, expected int) error {
-	if expected != services.AnyVersion && current != expected {
-		return fmt.Errorf("%s is at version %d, not %d: %w", subject, current, expected, services.ErrPreconditionFailed)
-	}
-	return nil
-}
-
 // insert creates row, mapping a unique violation to a conflict about subject.
 func insert(tx *gorm.DB, row any, subject string) error {
 	err := models.Translate(tx.Omit("CreatedAt", "UpdatedAt").Clauses(clause.Returning{}).Create(row).Error)
@@ -492,12 +485,6 @@ func save(tx *gorm.DB, row any, version *int, subject string, columns map[string
 		return fmt.Errorf("update %s: %w", subject, err)
 	}
 	return nil
-}
-
-func set[T any](dst *T, src *T) {
-	if src != nil {
-		*dst = *src
-	}
 }
 
 func valueOr(d *decimal.Decimal) decimal.Decimal {

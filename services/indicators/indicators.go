@@ -204,8 +204,8 @@ func (s *Service) Update(ctx context.Context, code string, expectedVersion int, 
 		if err != nil {
 			return fmt.Errorf("read indicator %s: %w", code, err)
 		}
-		if expectedVersion != services.AnyVersion && row.Version != expectedVersion {
-			return fmt.Errorf("indicator %s is at version %d, not %d: %w", code, row.Version, expectedVersion, services.ErrPreconditionFailed)
+		if err := services.CheckVersion("indicator "+code, row.Version, expectedVersion); err != nil {
+			return err
 		}
 		if err := apply(&row, in); err != nil {
 			return err

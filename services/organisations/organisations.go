@@ -60,7 +60,7 @@ func (in Input) Validate(creating bool) error {
 func (in *Input) normalize(v *services.Validator, creating bool) {
 	in.Name, in.Kind, in.TerritoryCode = trimmed(in.Name), trimmed(in.Kind), trimmed(in.TerritoryCode)
 	if in.Name != nil || creating {
-		CheckText(v, "name", in.Name, maxNameRunes)
+		services.CheckText(v, "name", in.Name, maxNameRunes)
 	}
 	if in.Kind != nil || creating {
 		v.Check(in.Kind != nil && slices.Contains(Kinds, *in.Kind), "kind", "must be one of "+strings.Join(Kinds, ", "))
@@ -93,7 +93,7 @@ func (s *Service) List(ctx context.Context, f Filter) (services.Page[Organisatio
 	}
 	var v services.Validator
 	v.Check(f.Kind == "" || slices.Contains(Kinds, f.Kind), "kind", "must be one of "+strings.Join(Kinds, ", "))
-	after := AfterID(&v, f.Page)
+	after := services.AfterID(&v, f.Page)
 	if err := v.Err(); err != nil {
 		return services.Page[Organisation]{}, err
 	}
@@ -138,12 +138,12 @@ func (s *Service) Create(ctx context.Context, in Input) (Organisation, error) {
 		return Organisation{}, err
 	}
 	row := models.Organisation{Departement: p.Departement, Name: *in.Name, Kind: *in.Kind, Version: 1}
-	row.TerritoryCode = clearable(row.TerritoryCode, in.TerritoryCode)
+	row.TerritoryCode = services.Clearable(row.TerritoryCode, in.TerritoryCode)
 	err = services.WithTx(ctx, s.db, func(ctx context.Context, tx *gorm.DB) error {
 		if err := s.checkRow(tx, row); err != nil {
 			return err
 		}
-		return Insert(ctx, tx, &row, &row.ID, resource, "organisation "+row.Name)
+		return services.Insert(ctx, tx, &row, &row.ID, resource, "organisation "+row.Name)
 	})
 	if err != nil {
 		return Organisation{}, err
@@ -168,12 +168,12 @@ func (s *Service) Update(ctx context.Context, id int64, expectedVersion int, in 
 		if row, err = Find(tx.Clauses(clause.Locking{Strength: "UPDATE"}), p.Departement, id); err != nil {
 			return err
 		}
-		if err := CheckVersion(fmt.Sprintf("organisation %d", id), row.Version, expectedVersion); err != nil {
+		if err := services.CheckVersion(fmt.Sprintf("organisation %d", id), row.Version, expectedVersion); err != nil {
 			return err
 		}
-		setIf(&row.Name, in.Name)
-		setIf(&row.Kind, in.Kind)
-		row.TerritoryCode = clearable(row.TerritoryCode, in.TerritoryCode)
+		services.Set(&row.Name, in.Name)
+		services.Set(&row.Kind, in.Kind)
+		row.TerritoryCode = services.Clearable(row.TerritoryCode, in.TerritoryCode)
 		if err := s.checkRow(tx, row); err != nil {
 			return err
 		}
@@ -251,23 +251,4 @@ func trimmed(s *string) *string {
 	}
 	t := strings.TrimSpace(*s)
 	return &t
-}
-
-func setIf[T any](dst *T, src *T) {
-	if src != nil {
-		*dst = *src
-	}
-}
-
-// clearable applies a nullable text change: nil keeps current, "" clears it.
-func clearable(current, change *string) *string {
-	switch {
-	case change == nil:
-		return current
-	case *change == "":
-		return nil
-	default:
-		v := *change
-		return &v
-	}
 }

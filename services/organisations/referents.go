@@ -70,7 +70,7 @@ func (s *Service) Referents(ctx context.Context, orgID int64, page services.Page
 		return services.Page[Referent]{}, err
 	}
 	var v services.Validator
-	after := AfterID(&v, page)
+	after := services.AfterID(&v, page)
 	if err := v.Err(); err != nil {
 		return services.Page[Referent]{}, err
 	}
@@ -88,7 +88,7 @@ func (s *Service) Referents(ctx context.Context, orgID int64, page services.Page
 		for i, r := range rows {
 			items[i] = referentFromRow(r)
 		}
-		out, err = AuditedPage(ctx, tx, referentResource, items, page.Limit, func(r Referent) int64 { return r.ID })
+		out, err = services.AuditedPage(ctx, tx, referentResource, items, page.Limit, func(r Referent) int64 { return r.ID })
 		return err
 	})
 	return out, err
@@ -122,13 +122,13 @@ func (s *Service) CreateReferent(ctx context.Context, orgID int64, in ReferentIn
 		return Referent{}, err
 	}
 	row := models.Referent{Departement: p.Departement, OrganisationID: orgID, LastName: *in.LastName, FirstName: *in.FirstName,
-		Email: clearable(nil, in.Email), Phone: clearable(nil, in.Phone), Active: true, Version: 1}
-	setIf(&row.Active, in.Active)
+		Email: services.Clearable(nil, in.Email), Phone: services.Clearable(nil, in.Phone), Active: true, Version: 1}
+	services.Set(&row.Active, in.Active)
 	err = services.WithTx(ctx, s.db, func(ctx context.Context, tx *gorm.DB) error {
 		if _, err := Find(tx, p.Departement, orgID); err != nil {
 			return err
 		}
-		return Insert(ctx, tx, &row, &row.ID, referentResource, "referent")
+		return services.Insert(ctx, tx, &row, &row.ID, referentResource, "referent")
 	})
 	if err != nil {
 		return Referent{}, err
@@ -153,14 +153,14 @@ func (s *Service) UpdateReferent(ctx context.Context, id int64, expectedVersion 
 		if row, err = findReferent(tx.Clauses(clause.Locking{Strength: "UPDATE"}), p, id); err != nil {
 			return err
 		}
-		if err := CheckVersion(fmt.Sprintf("referent %d", id), row.Version, expectedVersion); err != nil {
+		if err := services.CheckVersion(fmt.Sprintf("referent %d", id), row.Version, expectedVersion); err != nil {
 			return err
 		}
-		setIf(&row.LastName, in.LastName)
-		setIf(&row.FirstName, in.FirstName)
-		setIf(&row.Active, in.Active)
-		row.Email = clearable(row.Email, in.Email)
-		row.Phone = clearable(row.Phone, in.Phone)
+		services.Set(&row.LastName, in.LastName)
+		services.Set(&row.FirstName, in.FirstName)
+		services.Set(&row.Active, in.Active)
+		row.Email = services.Clearable(row.Email, in.Email)
+		row.Phone = services.Clearable(row.Phone, in.Phone)
 		row.Version++
 		if err := tx.Model(&row).Clauses(clause.Returning{}).Updates(map[string]any{
 			"last_name": row.LastName, "first_name": row.FirstName, "email": row.Email, "phone": row.Phone,

@@ -16,7 +16,6 @@ import (
 	"parcours/services/audit"
 	"parcours/services/auth"
 	"parcours/services/beneficiaries"
-	"parcours/services/organisations"
 )
 
 const (
@@ -144,7 +143,7 @@ func (s *Service) Convoke(ctx context.Context, sessionID int64, in ConvocationIn
 		}
 		row := models.Convocation{Departement: p.Departement, SessionID: sessionID, BeneficiaryID: *in.BeneficiaryID, SentOn: *in.SentOn, Version: 1}
 		subject := fmt.Sprintf("the convocation of beneficiary %d to session %d", row.BeneficiaryID, sessionID)
-		if err := organisations.Insert(ctx, tx, &row, &row.ID, convocationResource, subject); err != nil {
+		if err := services.Insert(ctx, tx, &row, &row.ID, convocationResource, subject); err != nil {
 			return err
 		}
 		out = convocationFromRow(row, nil)
@@ -184,7 +183,7 @@ func (s *Service) Convocations(ctx context.Context, sessionID int64, page servic
 		return services.Page[Convocation]{}, err
 	}
 	var v services.Validator
-	after := organisations.AfterID(&v, page)
+	after := services.AfterID(&v, page)
 	if err := v.Err(); err != nil {
 		return services.Page[Convocation]{}, err
 	}
@@ -201,7 +200,7 @@ func (s *Service) Convocations(ctx context.Context, sessionID int64, page servic
 		if err != nil {
 			return err
 		}
-		out, err = organisations.AuditedPage(ctx, tx, convocationResource, items, page.Limit, func(c Convocation) int64 { return c.ID })
+		out, err = services.AuditedPage(ctx, tx, convocationResource, items, page.Limit, func(c Convocation) int64 { return c.ID })
 		return err
 	})
 	return out, err
@@ -282,7 +281,7 @@ func (s *Service) IssueFormalNotice(ctx context.Context, convocationID int64, in
 		}
 		row = models.FormalNotice{Departement: p.Departement, ConvocationID: c.ID, BeneficiaryID: c.BeneficiaryID,
 			IssuedOn: *in.IssuedOn, ResponseDeadline: *in.ResponseDeadline, Outcome: in.Outcome, Version: 1}
-		return organisations.Insert(ctx, tx, &row, &row.ID, formalNoticeResource, fmt.Sprintf("a formal notice of convocation %d", c.ID))
+		return services.Insert(ctx, tx, &row, &row.ID, formalNoticeResource, fmt.Sprintf("a formal notice of convocation %d", c.ID))
 	})
 	if err != nil {
 		return FormalNotice{}, err
@@ -313,7 +312,7 @@ func (s *Service) UpdateFormalNotice(ctx context.Context, id int64, expectedVers
 		if err != nil {
 			return fmt.Errorf("read formal notice %d: %w", id, err)
 		}
-		if err := organisations.CheckVersion(fmt.Sprintf("formal notice %d", id), row.Version, expectedVersion); err != nil {
+		if err := services.CheckVersion(fmt.Sprintf("formal notice %d", id), row.Version, expectedVersion); err != nil {
 			return err
 		}
 		row.Outcome = &outcome
@@ -347,7 +346,7 @@ func (s *Service) changeConvocation(ctx context.Context, p auth.Principal, id in
 		if err != nil {
 			return err
 		}
-		if err := organisations.CheckVersion(fmt.Sprintf("convocation %d", id), c.Version, expectedVersion); err != nil {
+		if err := services.CheckVersion(fmt.Sprintf("convocation %d", id), c.Version, expectedVersion); err != nil {
 			return err
 		}
 		columns, err := change(tx, c)

@@ -77,7 +77,7 @@ func (in *SessionInput) normalize(v *services.Validator) {
 		code := strings.ToUpper(strings.TrimSpace(*in.TerritoryCode))
 		in.TerritoryCode = &code
 	}
-	organisations.CheckText(v, "territory_code", in.TerritoryCode, 32)
+	services.CheckText(v, "territory_code", in.TerritoryCode, 32)
 	v.Check(in.SiteOrganisationID != nil, "site_organisation_id", "is required")
 	v.Check(in.SiteOrganisationID == nil || *in.SiteOrganisationID > 0, "site_organisation_id", "must be a positive id")
 	v.Check(in.StartsAt != nil, "starts_at", "is required")
@@ -92,7 +92,7 @@ func (in *SessionInput) normalize(v *services.Validator) {
 			trimmed := strings.TrimSpace(**f.value)
 			*f.value = &trimmed
 		}
-		organisations.CheckText(v, f.field, *f.value, maxProfessionalName)
+		services.CheckText(v, f.field, *f.value, maxProfessionalName)
 	}
 }
 
@@ -160,7 +160,7 @@ func (s *Service) Create(ctx context.Context, in SessionInput) (Session, error) 
 		if err := checkReferences(tx, row); err != nil {
 			return err
 		}
-		return organisations.Insert(ctx, tx, &row, &row.ID, sessionResource, "orientation session")
+		return services.Insert(ctx, tx, &row, &row.ID, sessionResource, "orientation session")
 	})
 	if err != nil {
 		return Session{}, err

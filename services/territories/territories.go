@@ -143,8 +143,8 @@ func (s *Service) Update(ctx context.Context, code string, expectedVersion int, 
 		if err != nil {
 			return err
 		}
-		if expectedVersion != services.AnyVersion && row.Version != expectedVersion {
-			return fmt.Errorf("territory %s is at version %d, not %d: %w", code, row.Version, expectedVersion, services.ErrPreconditionFailed)
+		if err := services.CheckVersion("territory "+code, row.Version, expectedVersion); err != nil {
+			return err
 		}
 		if c.Name != nil {
 			row.Name = *c.Name

@@ -1,4 +1,4 @@
-package organisations
+package services
 
 import (
 	"context"
@@ -13,18 +13,17 @@ import (
 	"gorm.io/gorm/clause"
 
 	"parcours/models"
-	"parcours/services"
 	"parcours/services/audit"
 )
 
-// The helpers below are shared by the pathway services (organisations, referents, sessions).
+// Helpers every capability uses to write versioned, audited records.
 
 // Insert creates row, whose generated id lands in *id, and audits the creation of resource in
-// the same transaction. A unique violation is a services.ErrConflict about subject.
+// the same transaction. A unique violation is a ErrConflict about subject.
 func Insert(ctx context.Context, tx *gorm.DB, row any, id *int64, resource, subject string) error {
 	err := models.Translate(tx.Omit("CreatedAt", "UpdatedAt").Clauses(clause.Returning{}).Create(row).Error)
 	if errors.Is(err, models.ErrDuplicate) {
-		return fmt.Errorf("%s already exists: %w", subject, services.ErrConflict)
+		return fmt.Errorf("%s already exists: %w", subject, ErrConflict)
 	}
 	if err != nil {
 		return fmt.Errorf("create %s: %w", subject, err)
@@ -34,9 +33,9 @@ func Insert(ctx context.Context, tx *gorm.DB, row any, id *int64, resource, subj
 
 // AuditedPage cuts items, fetched by id with limit+1, to one keyset page and audits the read
 // of every item kept: the trail of a list of nominative records.
-func AuditedPage[T any](ctx context.Context, tx *gorm.DB, resource string, items []T, limit int, id func(T) int64) (services.Page[T], error) {
+func AuditedPage[T any](ctx context.Context, tx *gorm.DB, resource string, items []T, limit int, id func(T) int64) (Page[T], error) {
 	key := func(item T) string { return strconv.FormatInt(id(item), 10) }
-	page := services.PageOf(items, limit, func(item T) []string { return []string{key(item)} })
+	page := PageOf(items, limit, func(item T) []string { return []string{key(item)} })
 	ids := make([]string, len(page.Items))
 	for i, item := range page.Items {
 		ids[i] = key(item)
@@ -46,7 +45,7 @@ func AuditedPage[T any](ctx context.Context, tx *gorm.DB, resource string, items
 
 // AfterID reads the single-id keyset position of page (0: from the start), recording a
 // malformed cursor in v.
-func AfterID(v *services.Validator, page services.PageRequest) int64 {
+func AfterID(v *Validator, page PageRequest) int64 {
 	if len(page.After) != 1 {
 		v.Check(len(page.After) == 0, "cursor", "is not a cursor this API returned")
 		return 0
@@ -56,18 +55,18 @@ func AfterID(v *services.Validator, page services.PageRequest) int64 {
 	return after
 }
 
-// CheckVersion fails with services.ErrPreconditionFailed when subject is at current and the
-// caller expected another version (services.AnyVersion matches any).
+// CheckVersion fails with ErrPreconditionFailed when subject is at current and the
+// caller expected another version (AnyVersion matches any).
 func CheckVersion(subject string, current, expected int) error {
-	if expected != services.AnyVersion && current != expected {
-		return fmt.Errorf("%s is at version %d, not %d: %w", subject, current, expected, services.ErrPreconditionFailed)
+	if expected != AnyVersion && current != expected {
+		return fmt.Errorf("%s is at version %d, not %d: %w", subject, current, expected, ErrPreconditionFailed)
 	}
 	return nil
 }
 
 // CheckText records in v that a required text field is missing, blank, longer than max runes
 // or holds control characters.
-func CheckText(v *services.Validator, field string, s *string, max int) {
+func CheckText(v *Validator, field string, s *string, max int) {
 	switch {
 	case s == nil:
 		v.Check(false, field, "is required")
@@ -77,5 +76,26 @@ func CheckText(v *services.Validator, field string, s *string, max int) {
 		v.Check(false, field, fmt.Sprintf("must be at most %d characters", max))
 	default:
 		v.Check(!strings.ContainsFunc(*s, unicode.IsControl), field, "must not contain control characters")
+	}
+}
+
+// Set copies *src into *dst when src is given: how a change with optional fields applies.
+func Set[T any](dst *T, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}
+
+// Clearable applies an optional change to a nullable text column: nil keeps current, ""
+// clears it, anything else replaces it.
+func Clearable(current, change *string) *string {
+	switch {
+	case change == nil:
+		return current
+	case *change == "":
+		return nil
+	default:
+		v := *change
+		return &v
 	}
 }
