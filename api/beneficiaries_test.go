@@ -49,8 +49,7 @@ func TestBeneficiaryAccessRules(t *testing.T) {
 	path := "/api/v1/beneficiaries/" + strconv.FormatInt(created.ID, 10)
 	assert.Equal(t, path, rec.Header().Get("Location"))
 
-	otherAgent := auth.Principal{Subject: "cms-nerac", Role: auth.RoleAgent, Departement: "47", Territories: []string{"47-NERAC"}}
-	problem(t, h.do(request{method: http.MethodGet, path: path, as: otherAgent}), http.StatusNotFound)
+	problem(t, h.do(request{method: http.MethodGet, path: path, as: agentNerac}), http.StatusNotFound)
 	problem(t, h.do(request{method: http.MethodGet, path: path, as: manager47}), http.StatusForbidden)
 	problem(t, h.do(request{method: http.MethodGet, path: "/api/v1/beneficiaries", as: manager47}), http.StatusForbidden)
 	problem(t, h.do(request{method: http.MethodGet, path: path, as: admin33}), http.StatusNotFound)

@@ -98,6 +98,8 @@ var (
 	agent47   = auth.Principal{Subject: "agent", Role: auth.RoleAgent, Departement: "47", Territories: []string{"47-AGEN1"}}
 	partner47 = auth.Principal{Subject: "pe-client", Role: auth.RolePartner, Departement: "47", Organisation: "pole-emploi-agen"}
 	admin33   = auth.Principal{Subject: "admin33", Role: auth.RoleAdmin, Departement: "33"}
+	// agentNerac is an agent of another territory than agent47's.
+	agentNerac = auth.Principal{Subject: "cms-nerac", Role: auth.RoleAgent, Departement: "47", Territories: []string{"47-NERAC"}}
 )
 
 func (h *harness) token(p auth.Principal) string {

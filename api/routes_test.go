@@ -53,6 +53,7 @@ func TestSpecDeclaresSecurity(t *testing.T) {
 				assert.Empty(t, *op.Security, "%s is public", name)
 			}
 			assert.NotEmpty(t, op.OperationID, name)
+			assert.Contains(t, op.Responses.Map(), "400", "%s: a malformed query string is a 400 on every route", name)
 		}
 	}
 	assert.Contains(t, doc.Components.SecuritySchemes, "bearerAuth")
