@@ -106,6 +106,8 @@ func NewRouter(d Deps) *gin.Engine {
 	registerOrganisations(v1, d)
 	registerSessions(v1, d)
 	registerOrientations(v1, d)
+	registerAccompaniment(v1, d)
+	registerAccruals(v1, d)
 
 	return r
 }
