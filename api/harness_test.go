@@ -85,7 +85,7 @@ func newHarness(t *testing.T) *harness {
 	_, err = demo.Seed(context.Background(), db, cipher)
 	require.NoError(t, err)
 	router := api.NewRouter(api.Deps{
-		DB: db, Cipher: cipher, Indicators: withOrientationIndicators(indicators.NewRegistry()), Keys: keys, Tokens: tokens, Readiness: health.Checker{DB: sqlDB},
+		DB: db, Cipher: cipher, Indicators: withAccompanimentIndicators(withOrientationIndicators(indicators.NewRegistry())), Keys: keys, Tokens: tokens, Readiness: health.Checker{DB: sqlDB},
 		Metrics: api.NewMetrics(sqlDB), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		MaxBodyBytes: 4096,
 	})

@@ -9,6 +9,7 @@ import (
 
 	"parcours/services"
 	"parcours/services/auth"
+	"parcours/services/enrolments"
 	"parcours/services/orientations"
 )
 
@@ -100,7 +101,7 @@ type orientationHandlers struct {
 // beneficiary: administrators, agents of its territory and partners who may see it; managers
 // get 403.
 func registerOrientations(v1 *gin.RouterGroup, d Deps) {
-	h := orientationHandlers{svc: orientations.New(d.DB)}
+	h := orientationHandlers{svc: orientations.New(d.DB).WithEventSources(enrolments.TimelineSources()...)}
 	roles := requireRoles(auth.RoleAdmin, auth.RoleAgent, auth.RolePartner)
 	v1.POST("/beneficiaries/:id/orientations", roles, handle(h.decide))
 	v1.GET("/beneficiaries/:id/orientations", roles, handle(h.history))

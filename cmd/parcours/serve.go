@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"parcours/api"
+	"parcours/services/accompindicators"
 	"parcours/services/health"
 	"parcours/services/indicators"
 	"parcours/services/orientations"
@@ -43,6 +44,7 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	registry := indicators.NewRegistry()
 	orientations.RegisterIndicators(registry)
+	accompindicators.RegisterIndicators(registry)
 	router := api.NewRouter(api.Deps{
 		DB: db, Indicators: registry, Cipher: cipher, Keys: keys, Tokens: tokens, Readiness: checker,
 		Metrics: api.NewMetrics(sqlDB), Logger: a.logger, MaxBodyBytes: a.cfg.MaxBodyBytes, MaxImportBytes: a.cfg.MaxImportBytes,

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -20,6 +22,7 @@ import (
 	"parcours/services/budget"
 	"parcours/services/organisations"
 	"parcours/services/pii"
+	"parcours/services/programmes"
 	"parcours/services/sessions"
 	"parcours/services/territories"
 )
@@ -49,10 +52,11 @@ type Organisation struct {
 	Referents [][2]string
 }
 
-// Names of the organisations the demo platform refers to.
+// Names of the organisations the demo platform and programmes refer to.
 const (
 	PoleEmploiAgen = "Pôle emploi Agen"
 	CMSAgen1       = "CMS Agen 1"
+	DASI           = "Département de Lot-et-Garonne – Direction Actions Sociales et d'Insertion"
 )
 
 // Organisations are the structures the document names, with the lines of the seed that name
@@ -66,7 +70,7 @@ var Organisations = []Organisation{
 	{Name: "Pôle emploi Marmande", Kind: "pole_emploi", Territory: "47-MARMANDE"},
 	// The Direction Actions Sociales et d'Insertion of the DGA Développement social (lines
 	// 650-652) and the 8 CMS, one per territory (lines 2373, 2415).
-	{Name: "Département de Lot-et-Garonne – Direction Actions Sociales et d'Insertion", Kind: "departement"},
+	{Name: DASI, Kind: "departement"},
 	{Name: CMSAgen1, Kind: "departement", Territory: "47-AGEN1", Referents: [][2]string{{"Isabelle", "Girard"}}},
 	{Name: "CMS Agen 2", Kind: "departement", Territory: "47-AGEN2"},
 	{Name: "CMS Agen 3", Kind: "departement", Territory: "47-AGEN3"},
@@ -88,6 +92,75 @@ var Organisations = []Organisation{
 	{Name: "PLIE de l'Agenais", Kind: "plie", Referents: [][2]string{{"Nicolas", "Fabre"}}},
 	{Name: "Le Creuset", Kind: "association"},
 	{Name: "Coup de Pouce", Kind: "association"},
+	// The two associations the PAAJM is contracted to (lines 338, 2216, 2220).
+	{Name: "Solincité", Kind: "association"},
+	{Name: "La Sauvegarde", Kind: "association"},
+}
+
+// Programme is a demo programme of the catalogue, with the names of the organisations that
+// provide it; a zero MaxMonths or Capacity is no limit.
+type Programme struct {
+	Code, Name, Action string
+	Organisations      []string
+	UnitCosts          []programmes.UnitCost
+	MaxMonths          int
+	MaxRenewals        int
+	Capacity           int
+}
+
+// Programmes are the accompaniment programmes the document describes, with the lines of the
+// seed that state their rules.
+var Programmes = []Programme{
+	// Fiche 4.1: Pôle emploi's dedicated advisers (line 2809) for 490 people, 70 per portfolio
+	// for a pool of 7 employment advisers (lines 996-997, 2849-2850).
+	{Code: "accompagnement_global", Name: "Accompagnement global", Action: "4.1",
+		Organisations: []string{PoleEmploiAgen, "Pôle emploi Villeneuve-sur-Lot", "Pôle emploi Marmande"}, Capacity: 7 * 70},
+	// Fiche 4.2: the département's offer for the people oriented "professionnel" (line 2936),
+	// by its conseillers en insertion professionnelle (lines 2966-2968).
+	{Code: "offre_departementale_emploi", Name: "Offre d'accompagnement départementale des BrSa orientés professionnel",
+		Action: "4.2", Organisations: []string{DASI}},
+	// Fiche 4.3, new independent workers: a viability diagnostic of at most 3 months (line
+	// 3134), 160 € per first evaluation (line 3203).
+	{Code: "ti_diagnostic", Name: "Travailleurs indépendants : diagnostic de viabilité", Action: "4.3",
+		Organisations: []string{DASI}, UnitCosts: []programmes.UnitCost{cost(programmes.BasisPerEvent, "first_evaluation", "160.00")},
+		MaxMonths: 3},
+	// Then the development phase, 9 months to a year (line 3137): 258 € per accompaniment
+	// (line 3205) and 150 € per viability evaluation (lines 3207-3208).
+	{Code: "ti_developpement", Name: "Travailleurs indépendants : accompagnement du développement", Action: "4.3",
+		Organisations: []string{DASI}, UnitCosts: []programmes.UnitCost{cost(programmes.BasisPerEnrolment, "", "258.00"),
+			cost(programmes.BasisPerEvent, "viability_evaluation", "150.00")}, MaxMonths: 12},
+	// Fiche 1.1: 250 € per diagnostic interview and 600 € per month per young person (lines
+	// 349-350), 20 in the active file (line 352), 6 months renewable once (lines 354-355).
+	{Code: "paajm", Name: "Préparation et accompagnement à l'autonomie des jeunes majeurs (PAAJM)", Action: "1.1",
+		Organisations: []string{"Solincité", "La Sauvegarde"}, UnitCosts: []programmes.UnitCost{
+			cost(programmes.BasisPerEvent, "diagnostic_interview", "250.00"), cost(programmes.BasisPerMonth, "", "600.00")},
+		MaxMonths: 6, MaxRenewals: 1, Capacity: 20},
+	// Fiche 6.2: the ASID measures (line 1913), by AFEPT and INSUP Aquitaine among others
+	// (line 1918), over 9 months (lines 1924, 3713).
+	{Code: "asid", Name: "Accompagnement social individualisé départemental (ASID)", Action: "6.2",
+		Organisations: []string{"AFEPT", "INSUP Aquitaine"}, MaxMonths: 9},
+	// Fiche 6.2: the pool of insertion nurses (lines 1938, 3727) alongside the CMS teams (line
+	// 1899).
+	{Code: "pool_infirmier", Name: "Pool infirmier·es d'insertion", Action: "6.2", Organisations: cmsNames()},
+	// Fiche 6.2, mobility aid: 1 000 € towards the driving licence of 12 rSa beneficiaries
+	// in each of three social driving schools (lines 1963-1965, 3749).
+	{Code: "aide_permis", Name: "Aide au permis de conduire", Action: "6.2", Organisations: []string{DASI},
+		UnitCosts: []programmes.UnitCost{cost(programmes.BasisPerEnrolment, "", "1000.00")}, Capacity: 3 * 12},
+}
+
+func cost(basis, event, amount string) programmes.UnitCost {
+	return programmes.UnitCost{Basis: basis, Event: event, Amount: decimal.RequireFromString(amount)}
+}
+
+// cmsNames are the names of the 8 CMS among the demo organisations.
+func cmsNames() []string {
+	var names []string
+	for _, o := range Organisations {
+		if strings.HasPrefix(o.Name, "CMS ") {
+			names = append(names, o.Name)
+		}
+	}
+	return names
 }
 
 // PlatformStartsAt is the first orientation platform, held on 13 December 2019 at Pôle emploi
@@ -132,10 +205,12 @@ var (
 
 // Report counts what a seed run created and what was already there.
 type Report struct {
-	Created  int // territories created
-	Existing int // territories already there
-	Budget   budget.SeedReport
-	Pathway  PathwayReport
+	Created            int // territories created
+	Existing           int // territories already there
+	Budget             budget.SeedReport
+	Pathway            PathwayReport
+	Programmes         int // programmes created
+	ProgrammesExisting int // programmes already there
 }
 
 // PathwayReport counts the organisations, referents and first platform a seed run created.
@@ -171,6 +246,9 @@ func Seed(ctx context.Context, db *gorm.DB, cipher *pii.Cipher) (Report, error) 
 		}
 		ids, err := seedOrganisations(ctx, db, &rep.Pathway)
 		if err != nil {
+			return err
+		}
+		if err := seedProgrammes(ctx, db, ids, &rep); err != nil {
 			return err
 		}
 		return seedPlatform(ctx, tx, db, cipher, ids, &rep.Pathway)
@@ -232,6 +310,33 @@ func seedOrganisations(ctx context.Context, db *gorm.DB, rep *PathwayReport) (se
 		}
 	}
 	return ids, nil
+}
+
+// seedProgrammes creates the programmes that are not there yet.
+func seedProgrammes(ctx context.Context, db *gorm.DB, ids seedIDs, rep *Report) error {
+	svc := programmes.New(db)
+	for _, pr := range Programmes {
+		_, err := svc.Get(ctx, pr.Code)
+		if err == nil {
+			rep.ProgrammesExisting++
+			continue
+		}
+		if !errors.Is(err, services.ErrNotFound) {
+			return fmt.Errorf("seed programme %s: %w", pr.Code, err)
+		}
+		orgs := make([]int64, len(pr.Organisations))
+		for i, name := range pr.Organisations {
+			orgs[i] = ids.organisations[name]
+		}
+		costs := append([]programmes.UnitCost{}, pr.UnitCosts...)
+		in := programmes.Input{Code: &pr.Code, Name: &pr.Name, ActionCode: &pr.Action, OrganisationIDs: &orgs, UnitCosts: &costs,
+			MaxMonths: &pr.MaxMonths, MaxRenewals: &pr.MaxRenewals, Capacity: &pr.Capacity}
+		if _, err := svc.Create(ctx, in); err != nil {
+			return fmt.Errorf("seed programme %s: %w", pr.Code, err)
+		}
+		rep.Programmes++
+	}
+	return nil
 }
 
 // seedPlatform creates the platform of 13 December 2019 unless it is there: its session, its

@@ -12,9 +12,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"parcours/models"
+	"parcours/services"
 	"parcours/services/budget"
 	"parcours/services/demo"
 	"parcours/services/pii"
+	"parcours/services/programmes"
 	"parcours/services/servicetest"
 )
 
@@ -34,15 +36,17 @@ func TestSeedLoadsTheDemoDataOnce(t *testing.T) {
 	assert.Equal(t, demo.Report{
 		Created: 8,
 		Budget:  budget.SeedReport{Loaded: true, Actions: 14, BudgetLines: 37, Indicators: 76, FundingLines: 7},
-		Pathway: demo.PathwayReport{Organisations: 21, Referents: 5, Sessions: 1, Beneficiaries: 10, Convocations: 10,
+		Pathway: demo.PathwayReport{Organisations: 23, Referents: 5, Sessions: 1, Beneficiaries: 10, Convocations: 10,
 			CatchUps: 2, FormalNotices: 1, Orientations: 9},
+		Programmes: 8,
 	}, rep)
 
 	var before int64
 	require.NoError(t, db.Model(&models.AuditEvent{}).Count(&before).Error)
 	rep, err = demo.Seed(ctx, db, cipher)
 	require.NoError(t, err)
-	assert.Equal(t, demo.Report{Existing: 8, Pathway: demo.PathwayReport{OrganisationsExisting: 21}}, rep, "a second run changes nothing")
+	assert.Equal(t, demo.Report{Existing: 8, Pathway: demo.PathwayReport{OrganisationsExisting: 23}, ProgrammesExisting: 8}, rep,
+		"a second run changes nothing")
 	var after int64
 	require.NoError(t, db.Model(&models.AuditEvent{}).Count(&after).Error)
 	assert.Equal(t, before, after, "nor writes an audit row")
@@ -70,8 +74,8 @@ func TestSeedLoadsTheDemoDataOnce(t *testing.T) {
 	for _, a := range audited {
 		got[a.Resource] = a.N
 	}
-	assert.Equal(t, map[string]int{"territory": 8, "convention": 1, "organisation": 21, "referent": 5, "orientation_session": 1,
-		"beneficiary": 10, "convocation": 10, "formal_notice": 1, "orientation": 9}, got, "the seed's writes are audited too")
+	assert.Equal(t, map[string]int{"territory": 8, "convention": 1, "organisation": 23, "referent": 5, "orientation_session": 1,
+		"beneficiary": 10, "convocation": 10, "formal_notice": 1, "orientation": 9, "programme": 8}, got, "the seed's writes are audited too")
 }
 
 func TestThePlatformOfDecember2019(t *testing.T) {
@@ -119,8 +123,10 @@ func TestThePlatformOfDecember2019(t *testing.T) {
 	assert.Equal(t, []string{"2019-11"}, rights, "the entrants' rights opened in November 2019")
 }
 
-// The organisations are named in the source document on the lines the comments quote.
-func TestOrganisationsAreNamedInTheDocument(t *testing.T) {
+// documentLines reads the source document, one string per line; the test is skipped without
+// it.
+func documentLines(t *testing.T) []string {
+	t.Helper()
 	f, err := os.Open("../../../shared/seed/000_6e5c9574a5e7a458.txt")
 	if err != nil {
 		t.Skipf("source document not available: %v", err)
@@ -132,6 +138,12 @@ func TestOrganisationsAreNamedInTheDocument(t *testing.T) {
 		lines = append(lines, sc.Text())
 	}
 	require.NoError(t, sc.Err())
+	return lines
+}
+
+// The organisations are named in the source document on the lines the comments quote.
+func TestOrganisationsAreNamedInTheDocument(t *testing.T) {
+	lines := documentLines(t)
 	// Each organisation's distinctive words, and a line of the document holding them.
 	cases := map[string]struct {
 		line  int
@@ -151,6 +163,8 @@ func TestOrganisationsAreNamedInTheDocument(t *testing.T) {
 		"PLIE de l'Agenais":          {1972, "PLIE de l’Agenais"},
 		"Le Creuset":                 {2646, "le Creuset"},
 		"Coup de Pouce":              {2646, "Coup de Pouce"},
+		"Solincité":                  {2220, "Associations Solincité et Sauvegarde"},
+		"La Sauvegarde":              {338, "Solincité et la Sauvegarde"},
 	}
 	named := map[string]bool{}
 	for _, o := range demo.Organisations {
@@ -163,4 +177,87 @@ func TestOrganisationsAreNamedInTheDocument(t *testing.T) {
 	for _, l := range []int{417, 494} {
 		assert.Contains(t, strings.ToLower(lines[l-1]), "missions locales", "line %d speaks of missions locales in general", l)
 	}
+}
+
+// The demo programmes take their rules from the lines of the source document the comments
+// quote.
+func TestProgrammesComeFromTheDocument(t *testing.T) {
+	lines := documentLines(t)
+	type quote struct {
+		line  int
+		words string
+	}
+	cases := map[string][]quote{
+		"accompagnement_global": {{2809, "conseillers Pôle emploi dédiés"}, {996, "490 personnes accompagnées, soit 70 personnes"},
+			{997, "pool de 7 conseillers emploi"}, {2849, "Accompagner 490 personnes"}},
+		"offre_departementale_emploi": {{2936, "Offre d’accompagnement Départementale pour les BrSa orientés « professionnel »"},
+			{2968, "Renforcer l’équipe de CIP"}},
+		"ti_diagnostic":    {{3134, "durée maximum de 3 mois"}, {3203, "Primo évaluations 66 160 €"}},
+		"ti_developpement": {{3137, "maximum de 9 mois à un an"}, {3205, "Accompagnements 100 258€"}, {3207, "Evaluations"}, {3208, "viabilité 150 150€"}},
+		"paajm": {{349, "entretien diagnostic est financé à hauteur de 250€"}, {350, "600€/mois/jeune"},
+			{352, "20 suivis en file active"}, {354, "6 mois renouvelable éventuellement 1"}, {355, "fois"}},
+		"asid":           {{1913, "ASID, Accompagnement Social Individualisé Départemental"}, {1918, "AFEPT, INSUP Aquitaine"}, {1924, "durée de 9 mois"}, {3713, "durée de 9 mois"}},
+		"pool_infirmier": {{1938, "Le Pool infirmier.es"}, {3727, "Le Pool infirmier.es"}, {1899, "au sein des CMS"}},
+		"aide_permis": {{1963, "trois auto-écoles"}, {1965, "1 000 € le permis de conduire pour 12 allocataires"},
+			{3749, "participation forfaitaire de 1000 €"}},
+	}
+	fiches := map[string]struct {
+		line  int
+		words string
+	}{
+		"1.1": {2195, "Fiche action N°1.1"}, "4.1": {2800, "Fiche action N°4-1"}, "4.2": {2934, "Fiche action N°4-2"},
+		"4.3": {3105, "Fiche action N°4.3"}, "6.2": {3694, "Fiche action N°6.2"},
+	}
+	require.Len(t, demo.Programmes, len(cases))
+	for _, pr := range demo.Programmes {
+		quotes, ok := cases[pr.Code]
+		require.True(t, ok, "programme %s has its lines checked", pr.Code)
+		for _, q := range quotes {
+			assert.Contains(t, lines[q.line-1], q.words, "line %d states a rule of %s", q.line, pr.Code)
+		}
+		f := fiches[pr.Action]
+		assert.Contains(t, lines[f.line-1], f.words, "line %d heads fiche %s of %s", f.line, pr.Action, pr.Code)
+	}
+}
+
+func TestTheDemoProgrammes(t *testing.T) {
+	db := servicetest.NewDB(t)
+	_, err := demo.Seed(context.Background(), db, testCipher(t))
+	require.NoError(t, err)
+
+	page, err := programmes.New(db).List(servicetest.As(servicetest.Admin47), programmes.Filter{Page: services.PageRequest{Limit: 50}})
+	require.NoError(t, err)
+	type rules struct {
+		action                        string
+		organisations                 int
+		costs                         string
+		maxMonths, renewals, capacity any
+	}
+	got := map[string]rules{}
+	for _, pr := range page.Items {
+		var costs []string
+		for _, c := range pr.UnitCosts {
+			costs = append(costs, c.Basis+" "+c.Event+" "+c.Amount.StringFixed(2))
+		}
+		r := rules{action: pr.ActionCode, organisations: len(pr.OrganisationIDs), costs: strings.Join(costs, "; "), renewals: pr.MaxRenewals}
+		if pr.MaxMonths != nil {
+			r.maxMonths = *pr.MaxMonths
+		}
+		if pr.Capacity != nil {
+			r.capacity = *pr.Capacity
+		}
+		got[pr.Code] = r
+	}
+	assert.Equal(t, map[string]rules{
+		"accompagnement_global":       {action: "4.1", organisations: 3, capacity: 490, renewals: 0},
+		"offre_departementale_emploi": {action: "4.2", organisations: 1, renewals: 0},
+		"ti_diagnostic":               {action: "4.3", organisations: 1, costs: "per_event first_evaluation 160.00", maxMonths: 3, renewals: 0},
+		"ti_developpement": {action: "4.3", organisations: 1, costs: "per_enrolment  258.00; per_event viability_evaluation 150.00",
+			maxMonths: 12, renewals: 0},
+		"paajm": {action: "1.1", organisations: 2, costs: "per_event diagnostic_interview 250.00; per_month  600.00",
+			maxMonths: 6, renewals: 1, capacity: 20},
+		"asid":           {action: "6.2", organisations: 2, maxMonths: 9, renewals: 0},
+		"pool_infirmier": {action: "6.2", organisations: 8, renewals: 0},
+		"aide_permis":    {action: "6.2", organisations: 1, costs: "per_enrolment  1000.00", capacity: 36, renewals: 0},
+	}, got)
 }

@@ -57,7 +57,7 @@ func TestSeededDefinitionsAndTargets(t *testing.T) {
 	}
 	assert.Equal(t, []string{"90 lte", "60 lte", "30 lte"}, days, "3/2/1 months for 2019/2020/2021")
 
-	global, err := svc.Get(ctx, "4.1.people_in_global_support")
+	global, err := svc.Get(ctx, "4.1.people_accompanied")
 	require.NoError(t, err)
 	require.Len(t, global.Targets, 1)
 	assert.Equal(t, "490", global.Targets[0].Value.String())

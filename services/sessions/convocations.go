@@ -166,7 +166,7 @@ func (s *Service) checkPlace(tx *gorm.DB, session models.OrientationSession, ben
 	var open []int64
 	if err := tx.Table("convocations c").Joins("JOIN orientation_sessions s ON s.id = c.session_id").
 		Where("c.beneficiary_id = ? AND c.attendance IS NULL", beneficiaryID).
-		Where("s.starts_at > ? OR NOT EXISTS (SELECT 1 FROM convocations r WHERE r.session_id = s.id AND r.attendance IS NOT NULL)", s.now()).
+		Where("(s.starts_at > ? OR NOT EXISTS (SELECT 1 FROM convocations r WHERE r.session_id = s.id AND r.attendance IS NOT NULL))", s.now()).
 		Limit(1).Pluck("s.id", &open).Error; err != nil {
 		return fmt.Errorf("look for open convocations: %w", err)
 	}
