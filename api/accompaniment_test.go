@@ -344,6 +344,7 @@ func TestEnrolmentRulesAnswerTheirStatusAndWriteNothing(t *testing.T) {
 	full := c.fx.Beneficiary(pathwaytest.Person{Territory: "47-AGEN1", RightsOpenedOn: "2020-09-01"})
 	c.enrol(c.enrolBody(full, "2020-10-01"))
 	extra := c.fx.Beneficiary(pathwaytest.Person{Territory: "47-AGEN1", RightsOpenedOn: "2020-09-01"})
+	lateDecision := c.orient(extra, "2020-10-15")
 
 	post := func(path, body string) request {
 		return request{method: http.MethodPost, path: path, as: agent47, body: body}
@@ -366,6 +367,8 @@ func TestEnrolmentRulesAnswerTheirStatusAndWriteNothing(t *testing.T) {
 			extra, testProgramme, c.pe, c.ccasReferent)), http.StatusUnprocessableEntity, []string{"referent_id"}},
 		{"orientation of another beneficiary", post(enrolments, fmt.Sprintf(`{"beneficiary_id":%d,"programme_code":%q,"organisation_id":%d,"orientation_id":%d,"started_on":"2020-10-01"}`,
 			extra, testProgramme, c.pe, c.orientation)), http.StatusUnprocessableEntity, []string{"orientation_id"}},
+		{"start before the orientation decision", post(enrolments, fmt.Sprintf(`{"beneficiary_id":%d,"programme_code":%q,"organisation_id":%d,"orientation_id":%d,"started_on":"2020-10-01"}`,
+			extra, testProgramme, c.pe, lateDecision)), http.StatusUnprocessableEntity, []string{"started_on"}},
 		{"start in the future and fields missing", post(enrolments, fmt.Sprintf(`{"beneficiary_id":%d,"started_on":%q}`, extra, tomorrow)),
 			http.StatusUnprocessableEntity, []string{"programme_code", "organisation_id", "started_on"}},
 		{"beneficiary of another territory", post(enrolments, c.enrolBody(c.far, "2020-10-01")), http.StatusNotFound, nil},

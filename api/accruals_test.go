@@ -11,6 +11,7 @@ import (
 	"parcours/services/accompindicators"
 	"parcours/services/accruals/accompanimenttest"
 	"parcours/services/auth"
+	"parcours/services/enrolments"
 	"parcours/services/indicators"
 )
 
@@ -97,7 +98,7 @@ func TestAccrualsThroughTheAPI(t *testing.T) {
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	exits := decode[exitsBody](t, rec)
 	assert.Equal(t, int64(2), exits.Total)
-	assert.Len(t, exits.ByReason, len(accompindicators.ExitReasons))
+	assert.Len(t, exits.ByReason, len(enrolments.ExitReasons))
 	assert.Equal(t, int64(1), exits.ByReason["employment_permanent"])
 	assert.Equal(t, int64(1), exits.ByReason["moved"])
 	assert.Equal(t, int64(0), exits.ByReason["training"])

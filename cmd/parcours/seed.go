@@ -31,6 +31,7 @@ func (a *app) seedCmd() *cobra.Command {
 			} else {
 				fmt.Fprintln(cmd.OutOrStdout(), "convention 2020: already there")
 			}
+			fmt.Fprintf(cmd.OutOrStdout(), "programmes: %d created, %d already there\n", rep.Programmes, rep.ProgrammesExisting)
 			p := rep.Pathway
 			fmt.Fprintf(cmd.OutOrStdout(), "organisations: %d created (%d referents), %d already there\n", p.Organisations, p.Referents, p.OrganisationsExisting)
 			if p.Sessions > 0 {

@@ -8,19 +8,16 @@ import (
 
 	"parcours/services"
 	"parcours/services/accruals"
+	"parcours/services/enrolments"
 	"parcours/services/indicators"
 )
-
-// ExitReasons are the reasons an enrolment ends for.
-var ExitReasons = []string{"employment_permanent", "employment_fixed_term", "civic_service", "training",
-	"business_created", "gave_up", "reoriented", "left_rsa", "moved", "other"}
 
 // ExitCounts are the enrolments of a fiche ended in a year, in all and by reason.
 type ExitCounts struct {
 	Action   string
 	Year     int
 	Total    int64
-	ByReason map[string]int64 // every one of ExitReasons, 0 when none
+	ByReason map[string]int64 // every one of enrolments.ExitReasons, 0 when none
 }
 
 // Service reads the exit breakdowns of the caller's département.
@@ -57,8 +54,8 @@ func (s *Service) Exits(ctx context.Context, action string, year int) (ExitCount
 	if err := db.WithContext(ctx).Raw(exitsByReasonSQL, args(q, action)).Scan(&rows).Error; err != nil {
 		return ExitCounts{}, fmt.Errorf("count the exits of fiche %s in %d: %w", action, year, err)
 	}
-	out := ExitCounts{Action: action, Year: year, ByReason: make(map[string]int64, len(ExitReasons))}
-	for _, r := range ExitReasons {
+	out := ExitCounts{Action: action, Year: year, ByReason: make(map[string]int64, len(enrolments.ExitReasons))}
+	for _, r := range enrolments.ExitReasons {
 		out.ByReason[r] = 0
 	}
 	for _, r := range rows {

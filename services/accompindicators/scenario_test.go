@@ -14,6 +14,7 @@ import (
 	"parcours/services/accruals"
 	"parcours/services/accruals/accompanimenttest"
 	"parcours/services/budget"
+	"parcours/services/enrolments"
 	"parcours/services/indicators"
 	"parcours/services/servicetest"
 )
@@ -191,7 +192,7 @@ func TestExitsByReason(t *testing.T) {
 	y := newYear2020(t)
 	zero := func(counts map[string]int64) map[string]int64 {
 		out := map[string]int64{}
-		for _, r := range accompindicators.ExitReasons {
+		for _, r := range enrolments.ExitReasons {
 			out[r] = counts[r]
 		}
 		return out

@@ -316,12 +316,17 @@ func checkReferences(tx *gorm.DB, departement string, prog models.Programme, in 
 		v.Check(len(refs) == 0 || refs[0].Active, "referent_id", "is no longer active")
 	}
 	if in.OrientationID != nil {
-		var n int64
+		var decided []time.Time
 		if err := tx.Model(&models.Orientation{}).Where("id = ? AND departement = ? AND beneficiary_id = ?",
-			*in.OrientationID, departement, *in.BeneficiaryID).Count(&n).Error; err != nil {
+			*in.OrientationID, departement, *in.BeneficiaryID).Pluck("decided_on", &decided).Error; err != nil {
 			return fmt.Errorf("read orientation %d: %w", *in.OrientationID, err)
 		}
-		v.Check(n > 0, "orientation_id", "is not an orientation decision of this beneficiary")
+		switch {
+		case len(decided) == 0:
+			v.Check(false, "orientation_id", "is not an orientation decision of this beneficiary")
+		case in.StartedOn.Before(decided[0]):
+			v.Check(false, "started_on", "must not be before the orientation decision of "+decided[0].Format(time.DateOnly))
+		}
 	}
 	return v.Err()
 }
