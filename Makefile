@@ -22,14 +22,24 @@ run: build
 	echo; \
 	exec $(BIN) serve
 
-## test: a throwaway PostgreSQL, go vet, then the whole suite with the race detector
-test:
+## test: Chromium for the browser test, a throwaway PostgreSQL, go vet, then the whole suite
+## with the race detector; test artifacts (the dashboard screenshot) land in .artifacts/
+test: browser
 	scripts/pg.sh test $(MAKE) --no-print-directory test-in-db
 
 # test-in-db runs the suite against the DATABASE_URL that scripts/pg.sh test provides.
 test-in-db:
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	mkdir -p .artifacts
+	$(GO) test -race -count=1 -artifacts -outputdir $(CURDIR)/.artifacts ./...
+
+# browser installs Debian's Chromium when the machine has none (the dashboard test drives it).
+.PHONY: browser
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the browser test"; \
+		SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 ## bench: the benchmarks against a throwaway PostgreSQL, once each (100 000-row flux import)
 .PHONY: bench

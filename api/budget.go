@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"io"
 	"net/http"
 	"strconv"
@@ -281,9 +280,9 @@ func (h budgetHandlers) annexe3(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	format := c.DefaultQuery("format", "json")
-	if format != "json" && format != "csv" && format != "xlsx" {
-		return badRequest("unknown format", services.FieldError{Field: "format", Message: "must be json, csv or xlsx"})
+	format, err := queryFormat(c)
+	if err != nil {
+		return err
 	}
 	y, err := h.svc.Year(c.Request.Context(), year)
 	if err != nil {
@@ -291,22 +290,11 @@ func (h budgetHandlers) annexe3(c *gin.Context) error {
 	}
 	switch format {
 	case "csv":
-		return download(c, y, "csv", export.CSVContentType, export.WriteCSV)
+		return sendFile(c, export.Filename(y, "csv"), export.CSVContentType, func(w io.Writer) error { return export.WriteCSV(w, y) })
 	case "xlsx":
-		return download(c, y, "xlsx", export.XLSXContentType, export.WriteXLSX)
+		return sendFile(c, export.Filename(y, "xlsx"), export.XLSXContentType, func(w io.Writer) error { return export.WriteXLSX(w, y) })
 	}
 	c.JSON(http.StatusOK, toConventionYearDTO(y))
-	return nil
-}
-
-// download renders the whole file before sending it, so a failure is a clean problem.
-func download(c *gin.Context, y budget.Year, ext, contentType string, write func(io.Writer, budget.Year) error) error {
-	var buf bytes.Buffer
-	if err := write(&buf, y); err != nil {
-		return err
-	}
-	c.Header("Content-Disposition", `attachment; filename="`+export.Filename(y, ext)+`"`)
-	c.Data(http.StatusOK, contentType, buf.Bytes())
 	return nil
 }
 

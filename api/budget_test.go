@@ -233,7 +233,7 @@ func TestIndicatorReportAndDefinitions(t *testing.T) {
 	}
 	rec := h.do(request{method: http.MethodGet, path: "/api/v1/reports/indicators?year=2020", as: manager47})
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	assert.Len(t, decode[report](t, rec).Indicators, 76)
+	assert.Len(t, decode[report](t, rec).Indicators, 77)
 
 	rep := decode[report](t, h.do(request{method: http.MethodGet, path: "/api/v1/reports/indicators?year=2020&action=3.1", as: agent47}))
 	require.Len(t, rep.Indicators, 5)

@@ -53,6 +53,8 @@ func loadSpec(t *testing.T) (*openapi3.T, routers.Router) {
 			return
 		}
 		specRouter, specErr = gorillamux.NewRouter(spec)
+		// The dashboard is HTML: its body is checked as a string.
+		openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
 	})
 	require.NoError(t, specErr, "openapi.yaml must load and validate")
 	return spec, specRouter
@@ -85,7 +87,7 @@ func newHarness(t *testing.T) *harness {
 	_, err = demo.Seed(context.Background(), db, cipher)
 	require.NoError(t, err)
 	router := api.NewRouter(api.Deps{
-		DB: db, Cipher: cipher, Indicators: withAccompanimentIndicators(withOrientationIndicators(indicators.NewRegistry())), Keys: keys, Tokens: tokens, Readiness: health.Checker{DB: sqlDB},
+		DB: db, Cipher: cipher, Indicators: withCumulIndicators(withAccompanimentIndicators(withOrientationIndicators(indicators.NewRegistry()))), Keys: keys, Tokens: tokens, Readiness: health.Checker{DB: sqlDB},
 		Metrics: api.NewMetrics(sqlDB), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		MaxBodyBytes: 4096,
 	})

@@ -86,31 +86,6 @@ type reportRowDTO struct {
 	Value            *json.Number       `json:"value"`
 }
 
-type indicatorReportDTO struct {
-	Year       int            `json:"year"`
-	Action     *string        `json:"action"`
-	Territory  *string        `json:"territory"`
-	Indicators []reportRowDTO `json:"indicators"`
-}
-
-func toIndicatorReportDTO(r indicators.Report) indicatorReportDTO {
-	out := indicatorReportDTO{Year: r.Year, Action: nullable(r.ActionCode), Territory: nullable(r.Territory),
-		Indicators: make([]reportRowDTO, len(r.Rows))}
-	for i, row := range r.Rows {
-		dto := reportRowDTO{Code: row.Code, Action: row.ActionCode, Scope: row.Scope, Label: row.Label, Unit: row.Unit,
-			Method: row.Method, Params: row.Params, Value: nullableNumber(row.Value)}
-		if dto.Params == nil {
-			dto.Params = map[string]float64{}
-		}
-		if t := row.Target; t != nil {
-			n := number(t.Value)
-			dto.Target, dto.TargetComparator, dto.TargetNote = &n, &t.Comparator, &t.Note
-		}
-		out.Indicators[i] = dto
-	}
-	return out
-}
-
 type indicatorHandlers struct {
 	svc *indicators.Service
 }
@@ -165,23 +140,6 @@ func (h indicatorHandlers) update(c *gin.Context) error {
 		return err
 	}
 	respond(c, http.StatusOK, ind.Version, toIndicatorDTO(ind))
-	return nil
-}
-
-func (h indicatorHandlers) report(c *gin.Context) error {
-	year, err := queryYear(c)
-	if err != nil {
-		return err
-	}
-	territory, err := queryTerritory(c)
-	if err != nil {
-		return err
-	}
-	rep, err := h.svc.Report(c.Request.Context(), indicators.ReportFilter{Year: year, ActionCode: c.Query("action"), Territory: territory})
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, toIndicatorReportDTO(rep))
 	return nil
 }
 

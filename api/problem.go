@@ -11,6 +11,7 @@ import (
 	"parcours/services"
 	"parcours/services/audit"
 	"parcours/services/auth"
+	"parcours/services/cumul"
 )
 
 // ProblemContentType is the media type of every error body (RFC 9457).
@@ -27,6 +28,8 @@ type Problem struct {
 	Errors    []ProblemField `json:"errors,omitempty"`
 	// ExistingID names the record a 409 duplicates.
 	ExistingID *int64 `json:"existing_id,omitempty"`
+	// Remaining is what is left of the envelope a 409 allocation would overspend.
+	Remaining *string `json:"remaining,omitempty"`
 }
 
 // ProblemField is one invalid input field of a 400 or 422 problem.
@@ -107,12 +110,18 @@ func renderError(c *gin.Context, err error) {
 		reqErr   *requestError
 		valErr   *services.ValidationError
 		dupErr   *services.DuplicateError
+		envErr   *cumul.EnvelopeError
 		tooLarge *http.MaxBytesError
 	)
 	switch {
 	case errors.As(err, &dupErr):
 		p := newProblem(c, http.StatusConflict, err.Error())
 		p.ExistingID = &dupErr.ExistingID
+		writeProblem(c, p)
+	case errors.As(err, &envErr):
+		p := newProblem(c, http.StatusConflict, err.Error())
+		remaining := moneyString(envErr.Remaining())
+		p.Remaining = &remaining
 		writeProblem(c, p)
 	case errors.As(err, &reqErr):
 		abortWithProblem(c, reqErr.status, reqErr.detail, reqErr.fields...)

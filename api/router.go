@@ -15,6 +15,7 @@ import (
 	"parcours/services/budget"
 	"parcours/services/indicators"
 	"parcours/services/pii"
+	"parcours/services/reports"
 	"parcours/services/territories"
 )
 
@@ -71,6 +72,8 @@ func NewRouter(d Deps) *gin.Engine {
 	r.GET("/metrics", d.Metrics.handler())
 	r.GET("/.well-known/jwks.json", jwks(d.Keys))
 
+	registerDashboard(r, d, reports.New(d.DB, d.Indicators))
+
 	v1 := r.Group("/api/v1", authenticate(d.Tokens))
 	adminOnly := requireRoles(auth.RoleAdmin)
 
@@ -99,7 +102,6 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.POST("/indicators", adminOnly, handle(ih.create))
 	v1.GET("/indicators/:code", readers, handle(ih.get))
 	v1.PATCH("/indicators/:code", adminOnly, handle(ih.update))
-	v1.GET("/reports/indicators", readers, handle(ih.report))
 
 	registerBeneficiaries(v1, d)
 	registerImports(v1, d)
@@ -108,6 +110,9 @@ func NewRouter(d Deps) *gin.Engine {
 	registerOrientations(v1, d)
 	registerAccompaniment(v1, d)
 	registerAccruals(v1, d)
+	registerCumul(v1, d)
+	registerExpenses(v1, d)
+	registerReports(v1, d)
 
 	return r
 }

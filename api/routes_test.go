@@ -3,6 +3,7 @@ package api_test
 import (
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -43,7 +44,7 @@ func TestSpecDeclaresSecurity(t *testing.T) {
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
 			name := method + " " + path
-			if len(path) >= 8 && path[:8] == "/api/v1/" {
+			if strings.HasPrefix(path, "/api/v1/") || strings.HasPrefix(path, "/dashboard") {
 				if assert.NotNil(t, op.Security, name) {
 					assert.NotEmpty(t, *op.Security, "%s must require bearerAuth", name)
 				}

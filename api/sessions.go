@@ -208,16 +208,9 @@ func (h sessionHandlers) list(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	from, err := queryDate(c, "from")
+	from, to, err := queryDateRange(c)
 	if err != nil {
 		return err
-	}
-	to, err := queryDate(c, "to")
-	if err != nil {
-		return err
-	}
-	if from != nil && to != nil && to.Before(*from) {
-		return badRequest("invalid to", services.FieldError{Field: "to", Message: "must not be before from"})
 	}
 	res, err := h.svc.List(c.Request.Context(), sessions.Filter{Territory: c.Query("territory"), From: from, To: to, Page: page})
 	if err != nil {

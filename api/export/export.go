@@ -1,5 +1,10 @@
-// Package export renders the Annexe 3 "Tableau financier récapitulatif" of a year's contracted
-// budget as CSV (machine-readable) and XLSX (for people), from a budget.Year.
+// Package export renders tables as CSV (machine-readable) and XLSX (for people): the Annexe 3
+// "Tableau financier récapitulatif" of a year's contracted budget, from a budget.Year; and the
+// management reports, from services/reports: the spend report (the Annexe 3 layout with the
+// consumption columns added) and the indicator report, as CSV each or as one workbook.
+//
+// Every table goes through the same two writers (table.go): text cells as text, money cells
+// as plain decimals in CSV and as numbers with a euro format in XLSX.
 //
 // Both formats carry the same rows, in the order of the signed document: for each funding line
 // (Imputation Chorus) one row per fiche action, then the line's subtotal; after the last line,
@@ -54,126 +59,117 @@ func header(y budget.Year) []string {
 	}
 }
 
-// Column positions, 0-based, shared by both renderings.
-const (
-	colTheme = iota
-	colChorus
-	colCode
-	colTitle
-	colBudget
-	colPrenotified
-	colStateShare
-	colDepartementShare
-	colValuation
-	colCarryover
-	colOtherFunders
-	columnCount
-)
+// columnWidths are the XLSX widths of the Annexe 3 columns, in characters.
+var columnWidths = []float64{28, 38, 8, 46, 15, 15, 15, 15, 15, 15, 15}
 
-// textColumns is the number of leading text columns; the others hold money.
-const textColumns = colBudget
+// annexe3Table is the Annexe 3 table of y.
+func annexe3Table(y budget.Year) table {
+	t := table{sheet: sheetName, title: fmt.Sprintf("Annexe 3 — Tableau financier récapitulatif %d, département %s", y.Year, y.Departement)}
+	for i, h := range header(y) {
+		kind := moneyColumn
+		switch {
+		case i == 3:
+			kind = wrappedColumn
+		case i < 3:
+			kind = textColumn
+		}
+		t.columns = append(t.columns, column{header: h, kind: kind, width: columnWidths[i]})
+	}
+	lines := make([]annexeLine, len(y.FundingLines))
+	for i, f := range y.FundingLines {
+		lines[i] = annexeLine{chorus: f.Chorus, label: f.Label, theme: f.Theme, numbers: amountCells(f.Actions, decimal.NewNullDecimal(f.Prenotified))}
+	}
+	actions := make([]annexeAction, len(y.Actions))
+	for i, a := range y.Actions {
+		actions[i] = annexeAction{code: a.Code, title: a.Title, chorus: a.FundingLine, numbers: amountCells(a.Amounts, decimal.NullDecimal{})}
+	}
+	t.rows = annexeRows(lines, actions, amountCells(y.Totals, decimal.NewNullDecimal(y.Prenotified)))
+	return t
+}
 
-type rowKind int
-
-const (
-	actionRow rowKind = iota
-	subtotalRow
-	totalRow
-)
-
-// row is one line of the table: four texts and seven amounts, an invalid NullDecimal being an
+// amountCells are the seven money cells of an Annexe 3 row; an invalid prenotified is an
 // empty cell (the pre-notified credits of an action row).
-type row struct {
-	kind  rowKind
-	text  [textColumns]string
-	money [columnCount - textColumns]decimal.NullDecimal
+func amountCells(a budget.Amounts, prenotified decimal.NullDecimal) []cell {
+	return []cell{numberCell(a.Budget), nullableCell(prenotified), numberCell(a.StateShare), numberCell(a.DepartementShare),
+		numberCell(a.Valuation), numberCell(a.Carryover), numberCell(a.OtherFunders)}
 }
 
-func amountCells(a budget.Amounts, prenotified decimal.NullDecimal) [columnCount - textColumns]decimal.NullDecimal {
-	v := func(d decimal.Decimal) decimal.NullDecimal { return decimal.NewNullDecimal(d) }
-	return [columnCount - textColumns]decimal.NullDecimal{
-		colBudget - textColumns:           v(a.Budget),
-		colPrenotified - textColumns:      prenotified,
-		colStateShare - textColumns:       v(a.StateShare),
-		colDepartementShare - textColumns: v(a.DepartementShare),
-		colValuation - textColumns:        v(a.Valuation),
-		colCarryover - textColumns:        v(a.Carryover),
-		colOtherFunders - textColumns:     v(a.OtherFunders),
-	}
+// annexeLine is a funding line as the Annexe 3 layout prints it: its subtotal's numbers are
+// the sums the services computed in SQL.
+type annexeLine struct {
+	chorus, label, theme string
+	numbers              []cell
 }
 
-// rows lays out the table of y, without the header.
-func rows(y budget.Year) []row {
-	byLine := make(map[string][]budget.ActionSummary, len(y.FundingLines))
-	known := make(map[string]bool, len(y.FundingLines))
-	for _, f := range y.FundingLines {
-		known[f.Chorus] = true
+// annexeAction is a fiche action's row in the Annexe 3 layout.
+type annexeAction struct {
+	code, title, chorus string
+	numbers             []cell
+}
+
+// annexeRows lays out a table the way the signed Annexe 3 does, four text columns (theme,
+// imputation, fiche, title) then the numbers: for each funding line one row per action then
+// the line's subtotal ("Aucune action programmée" when it has none); then the actions whose
+// line is not among lines ("imputation inconnue"), without a subtotal; then the grand total.
+func annexeRows(lines []annexeLine, actions []annexeAction, total []cell) []tableRow {
+	byLine := make(map[string][]annexeAction, len(lines))
+	known := make(map[string]bool, len(lines))
+	for _, f := range lines {
+		known[f.chorus] = true
 	}
-	var orphans []budget.ActionSummary
-	for _, a := range y.Actions {
-		if known[a.FundingLine] {
-			byLine[a.FundingLine] = append(byLine[a.FundingLine], a)
+	var orphans []annexeAction
+	for _, a := range actions {
+		if known[a.chorus] {
+			byLine[a.chorus] = append(byLine[a.chorus], a)
 		} else {
 			orphans = append(orphans, a)
 		}
 	}
 
-	out := make([]row, 0, len(y.Actions)+len(y.FundingLines)+1)
-	for _, f := range y.FundingLines {
-		imputation := f.Chorus
-		if f.Label != "" {
-			imputation += " – " + f.Label
+	out := make([]tableRow, 0, len(actions)+len(lines)+1)
+	for _, f := range lines {
+		imputation := f.chorus
+		if f.label != "" {
+			imputation += " – " + f.label
 		}
-		actions := byLine[f.Chorus]
-		for _, a := range actions {
-			out = append(out, row{
-				kind:  actionRow,
-				text:  [textColumns]string{f.Theme, imputation, a.Code, a.Title},
-				money: amountCells(a.Amounts, decimal.NullDecimal{}),
-			})
+		for _, a := range byLine[f.chorus] {
+			out = append(out, tableRow{kind: actionRow, cells: append(textCells(f.theme, imputation, a.code, a.title), a.numbers...)})
 		}
-		sub := row{
-			kind:  subtotalRow,
-			text:  [textColumns]string{f.Theme, subtotalPrefix + f.Chorus, "", ""},
-			money: amountCells(f.Actions, decimal.NewNullDecimal(f.Prenotified)),
+		code, title := "", ""
+		if len(byLine[f.chorus]) == 0 {
+			code, title = noActionLabel, noActionLabel
 		}
-		if len(actions) == 0 {
-			sub.text[colCode], sub.text[colTitle] = noActionLabel, noActionLabel
-		}
-		out = append(out, sub)
+		out = append(out, tableRow{kind: subtotalRow, cells: append(textCells(f.theme, subtotalPrefix+f.chorus, code, title), f.numbers...)})
 	}
 	// Actions whose funding line is missing from the year: kept, without a subtotal.
 	for _, a := range orphans {
 		imputation := unknownLineLabel
-		if strings.TrimSpace(a.FundingLine) != "" {
-			imputation = a.FundingLine + " – " + unknownLineLabel
+		if strings.TrimSpace(a.chorus) != "" {
+			imputation = a.chorus + " – " + unknownLineLabel
 		}
-		out = append(out, row{
-			kind:  actionRow,
-			text:  [textColumns]string{"", imputation, a.Code, a.Title},
-			money: amountCells(a.Amounts, decimal.NullDecimal{}),
-		})
+		out = append(out, tableRow{kind: actionRow, cells: append(textCells("", imputation, a.code, a.title), a.numbers...)})
 	}
-	out = append(out, row{
-		kind:  totalRow,
-		text:  [textColumns]string{totalLabel, "", "", ""},
-		money: amountCells(y.Totals, decimal.NewNullDecimal(y.Prenotified)),
-	})
-	return out
+	return append(out, tableRow{kind: totalRow, cells: append(textCells(totalLabel, "", "", ""), total...)})
 }
 
 // Filename is the download name of the export of y with extension ext ("csv" or ".xlsx"),
-// e.g. "annexe3-47-2020.csv". Characters other than letters, digits, '-' and '_' in the
-// département code are replaced by '_' so the name is safe in a Content-Disposition header.
+// e.g. "annexe3-47-2020.csv".
 func Filename(y budget.Year, ext string) string {
+	return filename("annexe3", y.Departement, y.Year, ext)
+}
+
+// filename is "<prefix>-<département>-<year>.<ext>". Characters other than letters, digits,
+// '-' and '_' in the département code are replaced by '_' so the name is safe in a
+// Content-Disposition header.
+func filename(prefix, departement string, year int, ext string) string {
 	dep := strings.Map(func(r rune) rune {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
 			return r
 		}
 		return '_'
-	}, y.Departement)
-	name := fmt.Sprintf("annexe3-%s-%d", dep, y.Year)
+	}, departement)
+	name := fmt.Sprintf("%s-%s-%d", prefix, dep, year)
 	if ext = strings.TrimPrefix(ext, "."); ext != "" {
 		name += "." + ext
 	}

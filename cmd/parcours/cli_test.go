@@ -77,3 +77,19 @@ func TestMigrateAndSeedCommands(t *testing.T) {
 	require.NoError(t, db.Table("territories").Count(&n).Error)
 	assert.Equal(t, int64(8), n)
 }
+
+func TestTokenLinkPrintsASingleUseLoginURL(t *testing.T) {
+	dir := t.TempDir()
+	out, err := run(t, map[string]string{"PARCOURS_KEYS_DIR": dir, "PARCOURS_PUBLIC_URL": "https://parcours.example/"}, "token", "--role", "manager", "--link")
+	require.NoError(t, err)
+	url := strings.TrimSpace(out)
+	require.True(t, strings.HasPrefix(url, "https://parcours.example/login?token="), url)
+	keys, err := auth.LoadKeyset(dir)
+	require.NoError(t, err)
+	p, jti, expires, err := auth.NewTokens(keys, auth.TokenConfig{Issuer: "parcours", Audience: "parcours-api"}).
+		VerifyLogin(strings.TrimPrefix(url, "https://parcours.example/login?token="))
+	require.NoError(t, err)
+	assert.Equal(t, auth.RoleManager, p.Role)
+	assert.NotEmpty(t, jti)
+	assert.WithinDuration(t, time.Now().Add(10*time.Minute), expires, 5*time.Second)
+}

@@ -27,6 +27,7 @@ type Config struct {
 	DBMaxConns      int           // PARCOURS_DB_MAX_CONNS
 	ShutdownTimeout time.Duration // PARCOURS_SHUTDOWN_TIMEOUT
 	TokenLeeway     time.Duration // PARCOURS_TOKEN_LEEWAY
+	PublicURL       string        // PARCOURS_PUBLIC_URL: where browsers reach the server
 }
 
 // loadConfig parses and validates the environment read through getenv.
@@ -75,6 +76,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		DBMaxConns:      int(integer("PARCOURS_DB_MAX_CONNS", 20)),
 		ShutdownTimeout: duration("PARCOURS_SHUTDOWN_TIMEOUT", 20*time.Second),
 		TokenLeeway:     duration("PARCOURS_TOKEN_LEEWAY", 30*time.Second),
+		PublicURL:       strings.TrimRight(str("PARCOURS_PUBLIC_URL", "http://localhost:8080"), "/"),
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(str("PARCOURS_LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("PARCOURS_LOG_LEVEL: want debug, info, warn or error: %w", err))
@@ -87,6 +89,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.TokenLeeway > auth.MaxLeeway {
 		errs = append(errs, fmt.Errorf("PARCOURS_TOKEN_LEEWAY: at most %s", auth.MaxLeeway))
+	}
+	if u, err := url.Parse(cfg.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, errors.New("PARCOURS_PUBLIC_URL: want an http(s) URL such as http://localhost:8080"))
 	}
 	if cfg.DatabaseURL != "" {
 		if u, err := url.Parse(cfg.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
@@ -119,6 +124,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("db_max_conns", c.DBMaxConns),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Duration("token_leeway", c.TokenLeeway),
+		slog.String("public_url", c.PublicURL),
 	)
 }
 

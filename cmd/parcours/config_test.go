@@ -19,7 +19,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	assert.Equal(t, Config{
 		Addr: ":8080", KeysDir: ".data/keys", Issuer: "parcours", Audience: "parcours-api", Departement: "47",
 		LogLevel: slog.LevelInfo, MaxBodyBytes: 1 << 20, MaxImportBytes: 64 << 20, DBMaxConns: 20,
-		ShutdownTimeout: 20 * time.Second, TokenLeeway: 30 * time.Second,
+		ShutdownTimeout: 20 * time.Second, TokenLeeway: 30 * time.Second, PublicURL: "http://localhost:8080",
 	}, cfg)
 	assert.ErrorContains(t, cfg.requireDatabase(), "DATABASE_URL is not set")
 }
@@ -37,6 +37,7 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		"shutdown":    {map[string]string{"PARCOURS_SHUTDOWN_TIMEOUT": "soon"}, "PARCOURS_SHUTDOWN_TIMEOUT"},
 		"leeway":      {map[string]string{"PARCOURS_TOKEN_LEEWAY": "5m"}, "PARCOURS_TOKEN_LEEWAY"},
 		"database":    {map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL"},
+		"public url":  {map[string]string{"PARCOURS_PUBLIC_URL": "localhost"}, "PARCOURS_PUBLIC_URL"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -32,6 +32,7 @@ func (a *app) seedCmd() *cobra.Command {
 				fmt.Fprintln(cmd.OutOrStdout(), "convention 2020: already there")
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "programmes: %d created, %d already there\n", rep.Programmes, rep.ProgrammesExisting)
+			fmt.Fprintf(cmd.OutOrStdout(), "cumul rSa scheme: %d created, %d rSa revaluations created\n", rep.Cumul.Schemes, rep.Cumul.Parameters)
 			p := rep.Pathway
 			fmt.Fprintf(cmd.OutOrStdout(), "organisations: %d created (%d referents), %d already there\n", p.Organisations, p.Referents, p.OrganisationsExisting)
 			if p.Sessions > 0 {

@@ -11,6 +11,7 @@ import (
 
 	"parcours/api"
 	"parcours/services/accompindicators"
+	"parcours/services/cumul"
 	"parcours/services/health"
 	"parcours/services/indicators"
 	"parcours/services/orientations"
@@ -45,6 +46,7 @@ func (a *app) serve(ctx context.Context) error {
 	registry := indicators.NewRegistry()
 	orientations.RegisterIndicators(registry)
 	accompindicators.RegisterIndicators(registry)
+	cumul.RegisterIndicators(registry)
 	router := api.NewRouter(api.Deps{
 		DB: db, Indicators: registry, Cipher: cipher, Keys: keys, Tokens: tokens, Readiness: checker,
 		Metrics: api.NewMetrics(sqlDB), Logger: a.logger, MaxBodyBytes: a.cfg.MaxBodyBytes, MaxImportBytes: a.cfg.MaxImportBytes,

@@ -8,19 +8,22 @@ import (
 	"github.com/spf13/cobra"
 
 	"parcours/services/auth"
+	"parcours/services/login"
 )
 
 func (a *app) tokenCmd() *cobra.Command {
 	var (
 		role, territories, org, dep, sub string
 		ttl                              time.Duration
+		link                             bool
 	)
 	cmd := &cobra.Command{
 		Use:   "token",
 		Short: "Print a signed development token on stdout",
 		Example: `  parcours token --role admin
   parcours token --role agent --territories 47-AGEN1,47-NERAC --ttl 8h
-  curl -H "Authorization: Bearer $(parcours token --role manager)" localhost:8080/api/v1/territories`,
+  curl -H "Authorization: Bearer $(parcours token --role manager)" localhost:8080/api/v1/territories
+  parcours token --role manager --link      # open the printed URL in a browser: the dashboard`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r, err := auth.ParseRole(role)
@@ -43,6 +46,14 @@ func (a *app) tokenCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if link {
+				signed, _, err := tokens.MintLogin(p, login.LinkTTL)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), a.cfg.PublicURL+"/login?token="+signed)
+				return nil
+			}
 			signed, err := tokens.Mint(p, ttl)
 			if err != nil {
 				return err
@@ -58,6 +69,7 @@ func (a *app) tokenCmd() *cobra.Command {
 	f.StringVar(&dep, "dep", "", "département code (default PARCOURS_DEPARTEMENT)")
 	f.StringVar(&sub, "sub", "", "subject, the caller's name (default dev-<role>)")
 	f.DurationVar(&ttl, "ttl", time.Hour, "lifetime")
+	f.BoolVar(&link, "link", false, "print a single-use dashboard login link, valid 10 minutes, instead of a token")
 	_ = cmd.MarkFlagRequired("role")
 	return cmd
 }

@@ -1,7 +1,8 @@
 // Package accruals computes what enrolments cost on the fiches actions of their programmes,
 // month by month, from the programmes' unit costs: per enrolment (in the month it starts), per
 // month of accompaniment (prorated by the days of the month the enrolment covers) and per
-// costed event (in the month the event occurred). Everything is computed in SQL.
+// costed event (in the month the event occurred); and what the cumul allocations cost on the
+// fiche of the budget line they are charged to, in their month. Everything is computed in SQL.
 package accruals
 
 import (
@@ -138,7 +139,10 @@ func RequireAction(db *gorm.DB, departement, code string) error {
 //     enrolment and month: the one place where accruals round;
 //   - per_enrolment: the amount, in the month of started_on;
 //   - per_event: the amount, in the month of each enrolment event of that name (whatever the
-//     enrolment's dates).
+//     enrolment's dates);
+//
+// and what the cumul allocations (services/cumul) of the period charged to a budget line of
+// the fiche (4.4): each allocation's amount, in its month.
 //
 // ROLLUP adds one row per action with a NULL month: its total over the period.
 const accrualsSQL = `WITH period AS (
@@ -177,6 +181,14 @@ accrued AS (
 	JOIN enrolment_events ev ON ev.enrolment_id = x.enrolment_id AND ev.event = x.event
 	JOIN months m ON ev.occurred_on BETWEEN m.first_day AND m.last_day
 	WHERE x.basis = 'per_event' AND ev.occurred_on <= period.last_day
+	UNION ALL
+	SELECT a.code, al.month, al.amount
+	FROM cumul_allocations al
+	JOIN budget_lines bl ON bl.id = al.budget_line_id
+	JOIN actions a ON a.id = bl.action_id
+	CROSS JOIN period
+	WHERE al.departement = @departement AND (@action = '' OR a.code = @action)
+	  AND al.month BETWEEN period.first_day AND period.last_day
 )
 SELECT action_code, month, sum(amount) AS amount
 FROM accrued

@@ -1,17 +1,22 @@
 package accruals_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 
+	"parcours/models"
 	"parcours/services"
 	"parcours/services/accruals"
 	"parcours/services/accruals/accompanimenttest"
 	"parcours/services/auth"
 	"parcours/services/budget"
+	"parcours/services/orientations/pathwaytest"
 	"parcours/services/servicetest"
 )
 
@@ -117,13 +122,20 @@ func TestRoundsEachEnrolmentAndMonthHalfAwayFromZero(t *testing.T) {
 	assert.Equal(t, "100.06", got.Total.StringFixed(2))
 }
 
-func TestAccrualsByActionAndDepartement(t *testing.T) {
+// withConvention returns a database holding the 2020 convention, and an administrator of 47.
+func withConvention(t *testing.T) (*gorm.DB, context.Context) {
+	t.Helper()
 	db := servicetest.NewDB(t)
 	ctx := servicetest.As(servicetest.Admin47)
 	doc, err := budget.Convention2020()
 	require.NoError(t, err)
 	_, err = budget.Seed(ctx, db, doc)
 	require.NoError(t, err)
+	return db, ctx
+}
+
+func TestAccrualsByActionAndDepartement(t *testing.T) {
+	db, ctx := withConvention(t)
 
 	lot := accompanimenttest.New(t, db, "47")
 	org := setup(t, lot)
@@ -164,4 +176,41 @@ func TestAccrualsByActionAndDepartement(t *testing.T) {
 	assert.Equal(t, "as_of", verr.Fields[0].Field)
 	_, err = svc.ByAction(ctx, 2020, date(t, "2019-12-31"))
 	assert.ErrorIs(t, err, services.ErrValidation)
+}
+
+func TestCumulAllocationsAccrueOnTheirBudgetLinesFicheInTheirMonth(t *testing.T) {
+	db, ctx := withConvention(t)
+	fx := accompanimenttest.New(t, db, "47")
+	setup(t, fx)
+	person := fx.Beneficiary(pathwaytest.Person{Territory: "47-T1", RightsOpenedOn: "2019-06-03"})
+	var line models.BudgetLine
+	require.NoError(t, db.Joins("JOIN actions a ON a.id = budget_lines.action_id").
+		Where("a.code = '4.4' AND a.year = 2020 AND budget_lines.position = 1").Take(&line).Error)
+	agreement := models.CumulAgreement{Departement: "47", BeneficiaryID: person, Employer: "EARL des Vergers", Siret: "73282932000074",
+		Sector: "agriculture", ContractType: "seasonal", StartsOn: *date(t, "2020-05-15"), EndsOn: *date(t, "2020-08-31"),
+		Hours: decimal.NewFromInt(35), Version: 1}
+	require.NoError(t, db.Create(&agreement).Error)
+	for month, amount := range map[string]string{"2020-05-01": "300.00", "2020-06-01": "564.78", "2020-07-01": "564.78"} {
+		d := decimal.RequireFromString(amount)
+		require.NoError(t, db.Create(&models.CumulAllocation{Departement: "47", AgreementID: agreement.ID, BudgetLineID: line.ID,
+			Month: *date(t, month), Wages: d, RSAWithoutWages: d, Amount: d}).Error)
+	}
+
+	svc := accruals.New(db)
+	got, err := svc.ForAction(ctx, "4.4", 2020, nil)
+	require.NoError(t, err)
+	assert.Equal(t, [12]string{"0.00", "0.00", "0.00", "0.00", "300.00", "564.78", "564.78", "0.00", "0.00", "0.00", "0.00", "0.00"},
+		accompanimenttest.Amounts(got))
+	assert.Equal(t, "1429.56", got.Total.StringFixed(2))
+
+	// As of 1 June: June's allocation is of a month started by then; July's is not.
+	got, err = svc.ForAction(ctx, "4.4", 2020, date(t, "2020-06-01"))
+	require.NoError(t, err)
+	assert.Equal(t, "864.78", got.Total.StringFixed(2))
+	all, err := svc.ByAction(ctx, 2020, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "1429.56", all["4.4"].Total.StringFixed(2), "the spend report reads ByAction")
+	gironde, err := svc.ByAction(servicetest.As(auth.Principal{Subject: "a33", Role: auth.RoleAdmin, Departement: "33"}), 2020, nil)
+	require.NoError(t, err)
+	assert.NotContains(t, gironde, "4.4")
 }

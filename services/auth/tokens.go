@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"time"
@@ -21,8 +22,17 @@ type TokenConfig struct {
 	Leeway   time.Duration
 }
 
+// Purposes of a token: an API bearer token has none; a login link and a browser session
+// cookie carry theirs, so that neither is accepted where the other is expected.
+const (
+	PurposeAPI     = ""
+	PurposeLogin   = "login"
+	PurposeSession = "session"
+)
+
 // Claims is the payload of a Parcours token.
 type Claims struct {
+	Purpose      string   `json:"purpose,omitempty"`
 	Role         string   `json:"role"`
 	Departement  string   `json:"dep"`
 	Territories  []string `json:"territories,omitempty"`
@@ -54,21 +64,41 @@ func NewTokens(keys *Keyset, cfg TokenConfig) *Tokens {
 	return t
 }
 
-// Mint signs a token for p, valid for ttl.
+// Mint signs an API bearer token for p, valid for ttl.
 func (t *Tokens) Mint(p Principal, ttl time.Duration) (string, error) {
+	signed, _, err := t.mint(p, ttl, PurposeAPI)
+	return signed, err
+}
+
+// MintLogin signs a single-use login link token for p, valid for ttl; jti is its id, which
+// the server records when the link is used.
+func (t *Tokens) MintLogin(p Principal, ttl time.Duration) (signed, jti string, err error) {
+	return t.mint(p, ttl, PurposeLogin)
+}
+
+// MintSession signs the browser session token a used login link turns into.
+func (t *Tokens) MintSession(p Principal, ttl time.Duration) (string, error) {
+	signed, _, err := t.mint(p, ttl, PurposeSession)
+	return signed, err
+}
+
+func (t *Tokens) mint(p Principal, ttl time.Duration, purpose string) (string, string, error) {
 	if err := p.Validate(); err != nil {
-		return "", fmt.Errorf("mint token: %w", err)
+		return "", "", fmt.Errorf("mint token: %w", err)
 	}
 	if ttl <= 0 {
-		return "", fmt.Errorf("mint token: ttl must be positive, got %s", ttl)
+		return "", "", fmt.Errorf("mint token: ttl must be positive, got %s", ttl)
 	}
 	now := t.now().UTC().Truncate(time.Second)
+	jti := rand.Text()
 	claims := Claims{
+		Purpose:      purpose,
 		Role:         string(p.Role),
 		Departement:  p.Departement,
 		Territories:  p.Territories,
 		Organisation: p.Organisation,
 		RegisteredClaims: jwt.RegisteredClaims{
+			ID:        jti,
 			Issuer:    t.cfg.Issuer,
 			Subject:   p.Subject,
 			Audience:  jwt.ClaimStrings{t.cfg.Audience},
@@ -81,21 +111,48 @@ func (t *Tokens) Mint(p Principal, ttl time.Duration) (string, error) {
 	tok.Header["kid"] = t.keys.SigningKeyID()
 	signed, err := tok.SignedString(t.keys.signing)
 	if err != nil {
-		return "", fmt.Errorf("sign token: %w", err)
+		return "", "", fmt.Errorf("sign token: %w", err)
 	}
-	return signed, nil
+	return signed, jti, nil
 }
 
-// Verify checks raw's signature (EdDSA only, key chosen by kid from the local keyset), its
-// issuer, audience, expiry and issue time, and returns the principal it names.
+// Verify checks an API bearer token: its signature (EdDSA only, key chosen by kid from the
+// local keyset), issuer, audience, expiry and issue time, and that it is no login link or
+// session token; it returns the principal it names.
 func (t *Tokens) Verify(raw string) (Principal, error) {
+	p, _, err := t.verify(raw, PurposeAPI)
+	return p, err
+}
+
+// VerifySession checks a browser session token as Verify checks a bearer token.
+func (t *Tokens) VerifySession(raw string) (Principal, error) {
+	p, _, err := t.verify(raw, PurposeSession)
+	return p, err
+}
+
+// VerifyLogin checks a login link token and returns its principal, id and expiry.
+func (t *Tokens) VerifyLogin(raw string) (Principal, string, time.Time, error) {
+	p, claims, err := t.verify(raw, PurposeLogin)
+	if err != nil {
+		return p, "", time.Time{}, err
+	}
+	if claims.ID == "" {
+		return Principal{}, "", time.Time{}, fmt.Errorf("%w: a login link needs a jti", ErrInvalidToken)
+	}
+	return p, claims.ID, claims.ExpiresAt.Time, nil
+}
+
+func (t *Tokens) verify(raw, purpose string) (Principal, Claims, error) {
 	var claims Claims
 	_, err := t.parser.ParseWithClaims(raw, &claims, t.keyFor)
 	if err != nil {
-		return Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		return Principal{}, claims, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	if claims.IssuedAt == nil {
-		return Principal{}, fmt.Errorf("%w: iat is required", ErrInvalidToken)
+		return Principal{}, claims, fmt.Errorf("%w: iat is required", ErrInvalidToken)
+	}
+	if claims.Purpose != purpose {
+		return Principal{}, claims, fmt.Errorf("%w: a %q token is not accepted here", ErrInvalidToken, claims.Purpose)
 	}
 	p := Principal{
 		Subject:      claims.Subject,
@@ -105,9 +162,9 @@ func (t *Tokens) Verify(raw string) (Principal, error) {
 		Organisation: claims.Organisation,
 	}
 	if err := p.Validate(); err != nil {
-		return Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		return Principal{}, claims, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
-	return p, nil
+	return p, claims, nil
 }
 
 func (t *Tokens) keyFor(tok *jwt.Token) (any, error) {

@@ -182,3 +182,34 @@ func TestKeysetFolder(t *testing.T) {
 	_, err = auth.LoadKeyset(dir)
 	assert.ErrorContains(t, err, "PEM")
 }
+
+func TestPurposesDoNotMix(t *testing.T) {
+	keys := auth.NewKeyset(newKey(t))
+	tokens := auth.NewTokens(keys, cfg)
+	p := auth.Principal{Subject: "dg", Role: auth.RoleManager, Departement: "47"}
+
+	link, jti, err := tokens.MintLogin(p, 10*time.Minute)
+	require.NoError(t, err)
+	assert.NotEmpty(t, jti)
+	got, gotJTI, expires, err := tokens.VerifyLogin(link)
+	require.NoError(t, err)
+	assert.Equal(t, p, got)
+	assert.Equal(t, jti, gotJTI)
+	assert.WithinDuration(t, time.Now().Add(10*time.Minute), expires, 2*time.Second)
+
+	session, err := tokens.MintSession(p, time.Hour)
+	require.NoError(t, err)
+	bearer, err := tokens.Mint(p, time.Hour)
+	require.NoError(t, err)
+
+	_, err = tokens.Verify(link)
+	assert.ErrorContains(t, err, `a "login" token is not accepted here`, "a login link is no bearer token")
+	_, err = tokens.Verify(session)
+	assert.ErrorIs(t, err, auth.ErrInvalidToken)
+	_, err = tokens.VerifySession(bearer)
+	assert.ErrorIs(t, err, auth.ErrInvalidToken, "a bearer token is no session cookie")
+	_, _, _, err = tokens.VerifyLogin(session)
+	assert.ErrorIs(t, err, auth.ErrInvalidToken)
+	_, err = tokens.VerifySession(session)
+	assert.NoError(t, err)
+}

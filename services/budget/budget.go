@@ -301,3 +301,21 @@ func toBudgetLine(l models.BudgetLine, a models.Action) BudgetLine {
 		StateShare: l.StateShare, DepartementShare: l.DepartementShare, OtherShare: l.OtherShare,
 		Position: l.Position, Version: l.Version}
 }
+
+// LatestYear is the latest convention year of the caller's département (services.ErrNotFound
+// when it has none): what a report shows when no year is asked for.
+func (s *Service) LatestYear(ctx context.Context) (int, error) {
+	p, err := services.Caller(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var year *int
+	if err := services.Conn(ctx, s.db).Model(&models.ConventionYear{}).Where("departement = ?", p.Departement).
+		Select("max(year)").Scan(&year).Error; err != nil {
+		return 0, fmt.Errorf("read the latest convention year: %w", err)
+	}
+	if year == nil {
+		return 0, fmt.Errorf("no convention year: %w", services.ErrNotFound)
+	}
+	return *year, nil
+}

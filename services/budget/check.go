@@ -204,11 +204,11 @@ func (a actionTotals) departementSplit() ([]Finding, []Note) {
 	if a.Carryover.IsPositive() && column.Equal(withCarryover) {
 		return nil, []Note{{Action: a.Code, Rule: RuleDepartementIncludesCarryover,
 			Message: fmt.Sprintf("La part Département du tableau de la fiche (%s) comprend le report 2019 : participation CD %s + report 2019 %s.",
-				frenchEuros(column), frenchEuros(a.DepartementShare), frenchEuros(a.Carryover))}}
+				money.French(column), money.French(a.DepartementShare), money.French(a.Carryover))}}
 	}
 	message := "La part Département du tableau de la fiche ({found}) diffère de la participation CD inscrite à l'Annexe 3 ({expected}), écart {difference}."
 	if a.Carryover.IsPositive() {
-		message += " Elle n'est pas non plus égale à la participation CD augmentée du report 2019 (" + frenchEuros(withCarryover) + ")."
+		message += " Elle n'est pas non plus égale à la participation CD augmentée du report 2019 (" + money.French(withCarryover) + ")."
 	}
 	return findingsOf(a.Code, []comparison{{severity: SeverityError, rule: RuleDepartementSplit,
 		subject: "Participation CD (Annexe 3)", expected: a.DepartementShare, found: column, message: message}}), nil
@@ -359,12 +359,12 @@ func (c comparison) finding(action string) (Finding, bool) {
 	if diff.IsZero() || (c.exceedsOnly && diff.IsNegative()) {
 		return Finding{}, false
 	}
-	signed := frenchEuros(diff)
+	signed := money.French(diff)
 	if diff.IsPositive() {
 		signed = "+" + signed
 	}
-	message := strings.NewReplacer("{subject}", c.subject, "{expected}", frenchEuros(c.expected),
-		"{found}", frenchEuros(c.found), "{difference}", signed).Replace(c.message)
+	message := strings.NewReplacer("{subject}", c.subject, "{expected}", money.French(c.expected),
+		"{found}", money.French(c.found), "{difference}", signed).Replace(c.message)
 	return Finding{Severity: c.severity, Action: action, Rule: c.rule, Subject: c.subject,
 		Expected: money.String(c.expected), Found: money.String(c.found), Difference: money.String(diff),
 		Message: message}, true
@@ -399,21 +399,4 @@ func sortFindings(findings []Finding, actions []actionTotals) {
 		return cmp.Or(cmp.Compare(key(a), key(b)), cmp.Compare(a.Action, b.Action),
 			cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Subject, b.Subject))
 	})
-}
-
-// frenchEuros writes d the French way, to the cent: "207 746,00 €", "-13 000,00 €".
-func frenchEuros(d decimal.Decimal) string {
-	sign := ""
-	if d.IsNegative() {
-		sign = "-"
-	}
-	whole, cents, _ := strings.Cut(money.String(d.Abs()), ".")
-	var b strings.Builder
-	for i, r := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteRune(r)
-	}
-	return sign + b.String() + "," + cents + " €"
 }

@@ -20,6 +20,7 @@ import (
 	"parcours/services/auth"
 	"parcours/services/beneficiaries"
 	"parcours/services/budget"
+	"parcours/services/cumul"
 	"parcours/services/organisations"
 	"parcours/services/pii"
 	"parcours/services/programmes"
@@ -211,6 +212,7 @@ type Report struct {
 	Pathway            PathwayReport
 	Programmes         int // programmes created
 	ProgrammesExisting int // programmes already there
+	Cumul              cumul.SeedReport
 }
 
 // PathwayReport counts the organisations, referents and first platform a seed run created.
@@ -228,8 +230,9 @@ type PathwayReport struct {
 
 // Seed loads the demo data into db for département 47, as the "parcours seed demo" actor:
 // the territories, the 2020 convention (funding lines, fiches, budget lines, indicators), the
-// organisations and referents, and the first orientation platform with its entrants, whose
-// NIRs cipher protects.
+// organisations and referents, the programmes, the cumul scheme of fiche 4.4 with the dated
+// rSa parameters, and the first orientation platform with its entrants, whose NIRs cipher
+// protects.
 func Seed(ctx context.Context, db *gorm.DB, cipher *pii.Cipher) (Report, error) {
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Subject: "parcours seed demo", Role: auth.RoleAdmin, Departement: Departement})
 	var rep Report
@@ -249,6 +252,10 @@ func Seed(ctx context.Context, db *gorm.DB, cipher *pii.Cipher) (Report, error) 
 			return err
 		}
 		if err := seedProgrammes(ctx, db, ids, &rep); err != nil {
+			return err
+		}
+		// Fiche 4.4: the scheme's window and envelope, and the rSa parameters of 2019-2021.
+		if rep.Cumul, err = cumul.Seed(ctx, db, cumul.Scheme44, cumul.NationalParameters); err != nil {
 			return err
 		}
 		return seedPlatform(ctx, tx, db, cipher, ids, &rep.Pathway)

@@ -14,6 +14,7 @@ import (
 	"parcours/models"
 	"parcours/services"
 	"parcours/services/budget"
+	"parcours/services/cumul"
 	"parcours/services/demo"
 	"parcours/services/pii"
 	"parcours/services/programmes"
@@ -35,10 +36,11 @@ func TestSeedLoadsTheDemoDataOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, demo.Report{
 		Created: 8,
-		Budget:  budget.SeedReport{Loaded: true, Actions: 14, BudgetLines: 37, Indicators: 76, FundingLines: 7},
+		Budget:  budget.SeedReport{Loaded: true, Actions: 14, BudgetLines: 37, Indicators: 77, FundingLines: 7},
 		Pathway: demo.PathwayReport{Organisations: 23, Referents: 5, Sessions: 1, Beneficiaries: 10, Convocations: 10,
 			CatchUps: 2, FormalNotices: 1, Orientations: 9},
 		Programmes: 8,
+		Cumul:      cumul.SeedReport{Schemes: 1, Parameters: 3},
 	}, rep)
 
 	var before int64
@@ -75,7 +77,8 @@ func TestSeedLoadsTheDemoDataOnce(t *testing.T) {
 		got[a.Resource] = a.N
 	}
 	assert.Equal(t, map[string]int{"territory": 8, "convention": 1, "organisation": 23, "referent": 5, "orientation_session": 1,
-		"beneficiary": 10, "convocation": 10, "formal_notice": 1, "orientation": 9, "programme": 8}, got, "the seed's writes are audited too")
+		"beneficiary": 10, "convocation": 10, "formal_notice": 1, "orientation": 9, "programme": 8,
+		"cumul_scheme": 1, "rsa_parameters": 3}, got, "the seed's writes are audited too")
 }
 
 func TestThePlatformOfDecember2019(t *testing.T) {
@@ -260,4 +263,28 @@ func TestTheDemoProgrammes(t *testing.T) {
 		"pool_infirmier": {action: "6.2", organisations: 8, renewals: 0},
 		"aide_permis":    {action: "6.2", organisations: 1, costs: "per_enrolment  1000.00", capacity: 36, renewals: 0},
 	}, got)
+}
+
+// The cumul scheme of fiche 4.4 takes its window and envelope from the lines its comment
+// quotes, and its envelope is the 200 000 € line of 2020.
+func TestCumulSchemeComesFromTheDocument(t *testing.T) {
+	lines := documentLines(t)
+	for n, words := range map[int]string{1532: "a démarré dès le 1er", 1533: "avril 2020", 1535: "jusqu’à fin décembre 2021",
+		3313: "fin décembre 2021", 3336: "Financement de l’allocation 200 000"} {
+		assert.Contains(t, strings.Join(strings.Fields(lines[n-1]), " "), words, "line %d", n)
+	}
+	db := servicetest.NewDB(t)
+	_, err := demo.Seed(context.Background(), db, testCipher(t))
+	require.NoError(t, err)
+	var scheme models.CumulScheme
+	require.NoError(t, db.Take(&scheme).Error)
+	assert.Equal(t, [4]string{"47", "4.4", "2020-04-01", "2021-12-31"},
+		[4]string{scheme.Departement, scheme.ActionCode, scheme.StartsOn.Format("2006-01-02"), scheme.EndsOn.Format("2006-01-02")})
+	var envelope string
+	require.NoError(t, db.Raw(`SELECT bl.amount FROM budget_lines bl JOIN actions a ON a.id = bl.action_id
+		WHERE a.code = '4.4' AND a.year = 2020 AND bl.label = ?`, scheme.BudgetLineLabel).Scan(&envelope).Error)
+	assert.Equal(t, "200000.00", envelope)
+	var amounts []string
+	require.NoError(t, db.Model(&models.RSAParameters{}).Order("valid_from").Pluck("one_person_amount", &amounts).Error)
+	assert.Equal(t, []string{"559.74", "564.78", "565.34"}, amounts)
 }

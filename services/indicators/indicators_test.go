@@ -93,7 +93,7 @@ func TestReportUsesTheRegistry(t *testing.T) {
 
 	all, err := svc.Report(ctx, indicators.ReportFilter{Year: 2020})
 	require.NoError(t, err)
-	assert.Len(t, all.Rows, 76)
+	assert.Len(t, all.Rows, 77)
 
 	assert.Panics(t, func() { registry.Register("3.1.new_entrants_oriented_1_month", nil) })
 }

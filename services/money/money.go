@@ -5,6 +5,7 @@ package money
 import (
 	"errors"
 	"regexp"
+	"strings"
 
 	"github.com/shopspring/decimal"
 
@@ -52,4 +53,21 @@ func Validate(v *services.Validator, field string, d *decimal.Decimal) {
 	}
 	v.Check(!d.IsNegative(), field, ErrNegative.Error())
 	v.Check(d.Equal(d.Truncate(2)), field, ErrDecimals.Error())
+}
+
+// French writes d the French way, to the cent: "207 746,00 €", "-13 000,00 €".
+func French(d decimal.Decimal) string {
+	sign := ""
+	if d.IsNegative() {
+		sign = "-"
+	}
+	whole, cents, _ := strings.Cut(String(d.Abs()), ".")
+	var b strings.Builder
+	for i, r := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	return sign + b.String() + "," + cents + " €"
 }

@@ -48,3 +48,9 @@ func TestCentsRoundsHalfAwayFromZero(t *testing.T) {
 		assert.Equal(t, want, money.String(money.Cents(decimal.RequireFromString(in))), in)
 	}
 }
+
+func TestFrench(t *testing.T) {
+	for in, want := range map[string]string{"207746": "207 746,00 €", "-13000": "-13 000,00 €", "0.5": "0,50 €", "1936652.79": "1 936 652,79 €", "999": "999,00 €"} {
+		assert.Equal(t, want, money.French(decimal.RequireFromString(in)), in)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"parcours/services/indicators"
 )
 
 // Flags a spend row may carry.
@@ -31,6 +33,7 @@ type SpendFigures struct {
 	StateShare       decimal.Decimal
 	DepartementShare decimal.Decimal
 	Carryover        decimal.Decimal
+	OtherFunders     decimal.Decimal // the Annexe 3 "Autres financeurs": Budget = the four shares
 	Committed        decimal.Decimal
 	Paid             decimal.Decimal
 	Accrued          decimal.Decimal
@@ -61,6 +64,7 @@ type FundingLineSpend struct {
 // Spend is the spend report of a year as of a date.
 type Spend struct {
 	Year         int
+	Departement  string
 	AsOf         time.Time
 	Actions      []ActionSpend
 	FundingLines []FundingLineSpend
@@ -79,11 +83,17 @@ type IndicatorRow struct {
 	Target           decimal.NullDecimal
 	TargetComparator string
 	Value            decimal.NullDecimal
-	Status           string // StatusMet, StatusBehind, StatusNoTarget, StatusNoData
+	Status           string                     // StatusMet, StatusBehind, StatusNoTarget, StatusNoData
+	Params           map[string]float64         // a computed indicator's parameters
+	TargetNote       string                     // the target's note; "" without a target
+	Declared         []indicators.DeclaredValue // declared indicators: the latest declaration of each period of the year
 }
 
 // Indicators is the indicator report of a year.
 type Indicators struct {
-	Year int
-	Rows []IndicatorRow
+	Year        int
+	Departement string
+	Action      string // the fiche the report is limited to; "" for all
+	Territory   string // the territory of the values; "" for the whole département
+	Rows        []IndicatorRow
 }
