@@ -30,7 +30,7 @@ test: browser
 # test-in-db runs the suite against the DATABASE_URL that scripts/pg.sh test provides.
 test-in-db:
 	$(GO) vet ./...
-	mkdir -p .artifacts
+	rm -rf .artifacts && mkdir -p .artifacts
 	$(GO) test -race -count=1 -artifacts -outputdir $(CURDIR)/.artifacts ./...
 
 # browser installs Debian's Chromium when the machine has none (the dashboard test drives it).
