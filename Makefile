@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN   := bin/parcours
 
-.PHONY: run test test-in-db lint build db-stop clean
+.PHONY: run test test-in-db fuzz fuzz-in-db lint build db-stop clean
 
 ## build: compile bin/parcours
 build:
@@ -27,11 +27,31 @@ run: build
 test: browser
 	scripts/pg.sh test $(MAKE) --no-print-directory test-in-db
 
-# test-in-db runs the suite against the DATABASE_URL that scripts/pg.sh test provides.
+# test-in-db runs the suite against the DATABASE_URL that scripts/pg.sh test provides, then
+# each fuzz target for a few seconds.
 test-in-db:
 	$(GO) vet ./...
 	rm -rf .artifacts && mkdir -p .artifacts
 	$(GO) test -race -count=1 -artifacts -outputdir $(CURDIR)/.artifacts ./...
+	$(MAKE) --no-print-directory fuzz-in-db FUZZTIME=$(TEST_FUZZTIME)
+
+# TEST_FUZZTIME is how long make test fuzzes each target; FUZZTIME how long make fuzz does.
+TEST_FUZZTIME ?= 5s
+FUZZTIME      ?= 1m
+
+## fuzz: each fuzz target for FUZZTIME (default 1m) against a throwaway PostgreSQL; a failing
+## input lands in the package's testdata/fuzz and becomes a seed `go test` runs
+fuzz:
+	scripts/pg.sh test $(MAKE) --no-print-directory fuzz-in-db FUZZTIME=$(FUZZTIME)
+
+# fuzz-in-db runs every fuzz target, one at a time (go test -fuzz takes one), for FUZZTIME.
+fuzz-in-db:
+	$(GO) test -run '^$$' -fuzz '^FuzzCreateBeneficiaryBody$$' -fuzztime $(FUZZTIME) ./api/
+	$(GO) test -run '^$$' -fuzz '^FuzzWriteBodies$$' -fuzztime $(FUZZTIME) ./api/
+	$(GO) test -run '^$$' -fuzz '^FuzzBindJSON$$' -fuzztime $(FUZZTIME) ./api/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCursor$$' -fuzztime $(FUZZTIME) ./api/
+	$(GO) test -run '^$$' -fuzz '^FuzzFluxImport$$' -fuzztime $(FUZZTIME) ./services/imports/
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./services/auth/
 
 # browser installs Debian's Chromium when the machine has none (the dashboard test drives it).
 .PHONY: browser

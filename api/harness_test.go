@@ -75,6 +75,15 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	h := buildHarness(t)
+	h.t = t
+	return h
+}
+
+// buildHarness makes a harness whose t the caller sets: a fuzz target builds one with its
+// *testing.F and hands each input's *testing.T to it.
+func buildHarness(t testing.TB) *harness {
+	t.Helper()
 	db := servicetest.NewDB(t)
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
@@ -91,7 +100,7 @@ func newHarness(t *testing.T) *harness {
 		Metrics: api.NewMetrics(sqlDB), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		MaxBodyBytes: 4096,
 	})
-	return &harness{t: t, cipher: cipher, db: db, router: router, key: key, keys: keys, tokens: tokens}
+	return &harness{cipher: cipher, db: db, router: router, key: key, keys: keys, tokens: tokens}
 }
 
 var (

@@ -2,12 +2,15 @@ package api
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -111,4 +114,49 @@ func bodyLimit(def int64, perRoute map[string]int64) gin.HandlerFunc {
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 		c.Next()
 	}
+}
+
+// securityHeaders sets the headers every response carries: no MIME sniffing, no referrer, no
+// framing, a Content-Security-Policy that allows nothing but the dashboard's own stylesheet
+// (by its hash) and images, and no caching of anything but the public keys. No CORS header is
+// ever set: browsers of other origins cannot read the API.
+func securityHeaders() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		h := c.Writer.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		if !strings.HasPrefix(c.Request.URL.Path, "/.well-known/") {
+			h.Set("Cache-Control", "no-store")
+		}
+		c.Next()
+	}
+}
+
+// contentSecurityPolicy is the policy of every response. The dashboard is the only HTML page:
+// its one inline <style> is allowed by its SHA-256, read from the template at start.
+var contentSecurityPolicy = "default-src 'none'; style-src " + inlineStyleSource(dashboardHTML()) +
+	"; img-src 'self' data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+
+// inlineStyleSource is the CSP source that allows the first <style> element of page, by its
+// hash, or 'none' when page has none.
+func inlineStyleSource(page string) string {
+	_, rest, ok := strings.Cut(page, "<style>")
+	style, _, closed := strings.Cut(rest, "</style>")
+	if !ok || !closed {
+		return "'none'"
+	}
+	sum := sha256.Sum256([]byte(style))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}
+
+// dashboardHTML is the dashboard's template source; its stylesheet holds no template action,
+// so it is served exactly as written.
+func dashboardHTML() string {
+	b, err := templates.ReadFile("templates/dashboard.html")
+	if err != nil {
+		panic("api: the embedded dashboard template is missing: " + err.Error())
+	}
+	return string(b)
 }

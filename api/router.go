@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
@@ -35,6 +36,18 @@ type Deps struct {
 	MaxBodyBytes int64
 	// MaxImportBytes is the body limit of the file import routes (DefaultMaxImportBytes when zero).
 	MaxImportBytes int64
+	// PartnerRate and PartnerBurst size each partner's token bucket: requests per second and
+	// requests at once (DefaultPartnerRate and DefaultPartnerBurst when zero).
+	PartnerRate  float64
+	PartnerBurst int
+	// IdempotencyWait is how long a POST waits for a concurrent one with the same
+	// Idempotency-Key before a 409 (idempotency.DefaultWait when zero).
+	IdempotencyWait time.Duration
+	// Now is the clock of the client lockout, the rate limit and the idempotency keys
+	// (time.Now when nil).
+	Now func() time.Time
+	// SecretHashCost is the bcrypt cost of new API client secrets (bcrypt's default when zero).
+	SecretHashCost int
 }
 
 // DefaultMaxImportBytes is the body limit of file imports when Deps leaves it at zero.
@@ -59,6 +72,7 @@ func NewRouter(d Deps) *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	_ = r.SetTrustedProxies(nil)
+	r.Use(securityHeaders())
 	r.Use(requestID(), d.Metrics.middleware(), accessLog(d.Logger), recovery(d.Logger), wellFormedQuery(), bodyLimit(d.MaxBodyBytes, limits))
 	r.NoRoute(func(c *gin.Context) {
 		abortWithProblem(c, http.StatusNotFound, "no route matches "+c.Request.URL.Path)
@@ -75,6 +89,7 @@ func NewRouter(d Deps) *gin.Engine {
 	registerDashboard(r, d, reports.New(d.DB, d.Indicators))
 
 	v1 := r.Group("/api/v1", authenticate(d.Tokens))
+	v1.Use(callerControls(d)...) // partner rate limit and scopes, Idempotency-Key on POST
 	adminOnly := requireRoles(auth.RoleAdmin)
 
 	th := territoryHandlers{svc: territories.New(d.DB)}
@@ -113,6 +128,8 @@ func NewRouter(d Deps) *gin.Engine {
 	registerCumul(v1, d)
 	registerExpenses(v1, d)
 	registerReports(v1, d)
+	registerFeed(v1, d)
+	registerClients(r, v1, d)
 
 	return r
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"strconv"
@@ -28,6 +29,8 @@ type Config struct {
 	ShutdownTimeout time.Duration // PARCOURS_SHUTDOWN_TIMEOUT
 	TokenLeeway     time.Duration // PARCOURS_TOKEN_LEEWAY
 	PublicURL       string        // PARCOURS_PUBLIC_URL: where browsers reach the server
+	PartnerRate     float64       // PARCOURS_PARTNER_RATE: requests per second per partner client
+	PartnerBurst    int           // PARCOURS_PARTNER_BURST: requests at once per partner client
 }
 
 // loadConfig parses and validates the environment read through getenv.
@@ -50,6 +53,18 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			return def
 		}
 		return n
+	}
+	number := func(name string, def float64) float64 {
+		raw := str(name, "")
+		if raw == "" {
+			return def
+		}
+		f, err := strconv.ParseFloat(raw, 64)
+		if err != nil || !(f > 0) || math.IsInf(f, 0) {
+			errs = append(errs, fmt.Errorf("%s: want a positive number such as 10 or 0.5, got %q", name, raw))
+			return def
+		}
+		return f
 	}
 	duration := func(name string, def time.Duration) time.Duration {
 		raw := str(name, "")
@@ -77,6 +92,8 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		ShutdownTimeout: duration("PARCOURS_SHUTDOWN_TIMEOUT", 20*time.Second),
 		TokenLeeway:     duration("PARCOURS_TOKEN_LEEWAY", 30*time.Second),
 		PublicURL:       strings.TrimRight(str("PARCOURS_PUBLIC_URL", "http://localhost:8080"), "/"),
+		PartnerRate:     number("PARCOURS_PARTNER_RATE", 10),
+		PartnerBurst:    int(integer("PARCOURS_PARTNER_BURST", 20)),
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(str("PARCOURS_LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("PARCOURS_LOG_LEVEL: want debug, info, warn or error: %w", err))
@@ -125,6 +142,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Duration("token_leeway", c.TokenLeeway),
 		slog.String("public_url", c.PublicURL),
+		slog.Float64("partner_rate", c.PartnerRate),
+		slog.Int("partner_burst", c.PartnerBurst),
 	)
 }
 

@@ -20,6 +20,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		Addr: ":8080", KeysDir: ".data/keys", Issuer: "parcours", Audience: "parcours-api", Departement: "47",
 		LogLevel: slog.LevelInfo, MaxBodyBytes: 1 << 20, MaxImportBytes: 64 << 20, DBMaxConns: 20,
 		ShutdownTimeout: 20 * time.Second, TokenLeeway: 30 * time.Second, PublicURL: "http://localhost:8080",
+		PartnerRate: 10, PartnerBurst: 20,
 	}, cfg)
 	assert.ErrorContains(t, cfg.requireDatabase(), "DATABASE_URL is not set")
 }
@@ -38,6 +39,9 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		"leeway":      {map[string]string{"PARCOURS_TOKEN_LEEWAY": "5m"}, "PARCOURS_TOKEN_LEEWAY"},
 		"database":    {map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL"},
 		"public url":  {map[string]string{"PARCOURS_PUBLIC_URL": "localhost"}, "PARCOURS_PUBLIC_URL"},
+		"rate":        {map[string]string{"PARCOURS_PARTNER_RATE": "0"}, "PARCOURS_PARTNER_RATE"},
+		"rate nan":    {map[string]string{"PARCOURS_PARTNER_RATE": "NaN"}, "PARCOURS_PARTNER_RATE"},
+		"burst":       {map[string]string{"PARCOURS_PARTNER_BURST": "1.5"}, "PARCOURS_PARTNER_BURST"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

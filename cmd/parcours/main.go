@@ -54,6 +54,7 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 	}
 	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.seedCmd(), a.tokenCmd(), a.keysCmd())
 	root.AddCommand(a.importCmd())
+	root.AddCommand(a.purgeCmd(getenv))
 	return root
 }
 

@@ -13,6 +13,7 @@ import (
 	"parcours/services/accompindicators"
 	"parcours/services/cumul"
 	"parcours/services/health"
+	"parcours/services/idempotency"
 	"parcours/services/indicators"
 	"parcours/services/orientations"
 )
@@ -50,7 +51,9 @@ func (a *app) serve(ctx context.Context) error {
 	router := api.NewRouter(api.Deps{
 		DB: db, Indicators: registry, Cipher: cipher, Keys: keys, Tokens: tokens, Readiness: checker,
 		Metrics: api.NewMetrics(sqlDB), Logger: a.logger, MaxBodyBytes: a.cfg.MaxBodyBytes, MaxImportBytes: a.cfg.MaxImportBytes,
+		PartnerRate: a.cfg.PartnerRate, PartnerBurst: a.cfg.PartnerBurst,
 	})
+	go a.purgeIdempotencyKeys(ctx, idempotency.New(db, 0))
 	srv := &http.Server{
 		Addr:              a.cfg.Addr,
 		Handler:           router,
@@ -81,4 +84,25 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	a.logger.Info("stopped")
 	return nil
+}
+
+// purgeIdempotencyKeys deletes the expired Idempotency-Key answers now and every hour while
+// serve runs (they are ignored once expired; this only reclaims their space).
+func (a *app) purgeIdempotencyKeys(ctx context.Context, store *idempotency.Store) {
+	ticker := time.NewTicker(time.Hour)
+	defer ticker.Stop()
+	for {
+		n, err := store.Purge(ctx, 1000)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			a.logger.Warn("purge idempotency keys", "error", err)
+		case n > 0:
+			a.logger.Info("purged expired idempotency keys", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
 }

@@ -46,6 +46,10 @@ type Principal struct {
 	Departement  string
 	Territories  []string
 	Organisation string
+	// Scopes narrows what the token may do (the OAuth `scope` claim of partner tokens issued
+	// by client credentials). nil means the token carries no scope claim, and its role alone
+	// decides; an empty, non-nil list grants nothing.
+	Scopes []string
 }
 
 // Validate checks that the principal is complete for its role.
@@ -67,6 +71,12 @@ func (p Principal) Validate() error {
 		errs = append(errs, errors.New("a partner needs an organisation"))
 	}
 	return errors.Join(errs...)
+}
+
+// AllowsScope reports whether the principal's token grants scope: always for a token without
+// a scope claim, else when the claim lists it.
+func (p Principal) AllowsScope(scope string) bool {
+	return p.Scopes == nil || slices.Contains(p.Scopes, scope)
 }
 
 // HasRole reports whether the principal holds one of roles.

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -37,6 +38,9 @@ type Claims struct {
 	Departement  string   `json:"dep"`
 	Territories  []string `json:"territories,omitempty"`
 	Organisation string   `json:"org,omitempty"`
+	// Scope is the space-separated list of scopes granted (RFC 8693 §4.2); absent when the
+	// principal is not narrowed by scopes.
+	Scope *string `json:"scope,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -97,6 +101,7 @@ func (t *Tokens) mint(p Principal, ttl time.Duration, purpose string) (string, s
 		Departement:  p.Departement,
 		Territories:  p.Territories,
 		Organisation: p.Organisation,
+		Scope:        scopeClaim(p.Scopes),
 		RegisteredClaims: jwt.RegisteredClaims{
 			ID:        jti,
 			Issuer:    t.cfg.Issuer,
@@ -160,11 +165,29 @@ func (t *Tokens) verify(raw, purpose string) (Principal, Claims, error) {
 		Departement:  claims.Departement,
 		Territories:  claims.Territories,
 		Organisation: claims.Organisation,
+		Scopes:       scopesOf(claims.Scope),
 	}
 	if err := p.Validate(); err != nil {
 		return Principal{}, claims, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	return p, claims, nil
+}
+
+// scopeClaim writes scopes as the scope claim: nil stays absent.
+func scopeClaim(scopes []string) *string {
+	if scopes == nil {
+		return nil
+	}
+	joined := strings.Join(scopes, " ")
+	return &joined
+}
+
+// scopesOf reads the scope claim: absent is nil, present (even empty) is a non-nil list.
+func scopesOf(claim *string) []string {
+	if claim == nil {
+		return nil
+	}
+	return append([]string{}, strings.Fields(*claim)...)
 }
 
 func (t *Tokens) keyFor(tok *jwt.Token) (any, error) {

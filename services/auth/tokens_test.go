@@ -145,6 +145,40 @@ func TestMintRoundTrip(t *testing.T) {
 	assert.ErrorContains(t, err, "ttl must be positive")
 }
 
+// A partner token carries its scopes in the scope claim; a token without the claim is not
+// narrowed by scopes, while an empty claim grants nothing.
+func TestScopeClaim(t *testing.T) {
+	key := newKey(t)
+	keys := auth.NewKeyset(key)
+	tokens := auth.NewTokens(keys, cfg)
+	partner := auth.Principal{Subject: "client:abc", Role: auth.RolePartner, Departement: "47", Organisation: "12",
+		Scopes: []string{"beneficiaries:read", "attendance:write"}}
+	raw, err := tokens.Mint(partner, time.Hour)
+	require.NoError(t, err)
+	payload, err := base64.RawURLEncoding.DecodeString(strings.Split(raw, ".")[1])
+	require.NoError(t, err)
+	assert.Contains(t, string(payload), `"scope":"beneficiaries:read attendance:write"`)
+	got, err := tokens.Verify(raw)
+	require.NoError(t, err)
+	assert.Equal(t, partner, got)
+	assert.True(t, got.AllowsScope("attendance:write"))
+	assert.False(t, got.AllowsScope("contracts:write"))
+
+	partner.Scopes = nil
+	raw, err = tokens.Mint(partner, time.Hour)
+	require.NoError(t, err)
+	got, err = tokens.Verify(raw)
+	require.NoError(t, err)
+	assert.Nil(t, got.Scopes)
+	assert.True(t, got.AllowsScope("contracts:write"), "no scope claim: the role decides")
+
+	empty := sign(t, jwt.SigningMethodEdDSA, key, keys.SigningKeyID(), with(validClaims(time.Now()), "scope", ""))
+	got, err = tokens.Verify(empty)
+	require.NoError(t, err)
+	assert.NotNil(t, got.Scopes)
+	assert.False(t, got.AllowsScope("beneficiaries:read"), "an empty scope claim grants nothing")
+}
+
 func TestKeysetFolder(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "keys")
 	first, err := auth.LoadKeyset(dir)

@@ -86,8 +86,9 @@ func (s *Service) Today() time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// Create records a beneficiary. The same person twice (same payer and allocataire number, or
-// same NIR) is a *services.DuplicateError naming the existing id.
+// Create records a beneficiary and audits the creation, once: the record it returns is read in
+// the same transaction and not audited again. The same person twice (same payer and
+// allocataire number, or same NIR) is a *services.DuplicateError naming the existing id.
 func (s *Service) Create(ctx context.Context, in Input) (Beneficiary, error) {
 	p, err := writer(ctx)
 	if err != nil {
@@ -103,6 +104,7 @@ func (s *Service) Create(ctx context.Context, in Input) (Beneficiary, error) {
 	}
 	row := models.Beneficiary{Departement: p.Departement, HouseholdSize: 1, SubjectToRightsAndDuties: true, Version: 1}
 	s.apply(&row, in)
+	var out Beneficiary
 	err = services.WithTx(ctx, s.db, func(ctx context.Context, tx *gorm.DB) error {
 		if err := s.checkDuplicate(tx, row, 0); err != nil {
 			return err
@@ -116,12 +118,12 @@ func (s *Service) Create(ctx context.Context, in Input) (Beneficiary, error) {
 			}
 			return fmt.Errorf("create beneficiary: %w", err)
 		}
+		if out, err = s.find(tx, p, row.ID); err != nil {
+			return err
+		}
 		return audit.Record(ctx, tx, audit.ActionCreate, resource, strconv.FormatInt(row.ID, 10))
 	})
-	if err != nil {
-		return Beneficiary{}, err
-	}
-	return s.Get(ctx, row.ID)
+	return out, err
 }
 
 // Get returns beneficiary id if the caller may see it (else services.ErrNotFound), and
@@ -133,14 +135,7 @@ func (s *Service) Get(ctx context.Context, id int64) (Beneficiary, error) {
 	}
 	var out Beneficiary
 	err = services.WithTx(ctx, s.db, func(ctx context.Context, tx *gorm.DB) error {
-		rows, err := s.query(tx, p, func(q *gorm.DB) *gorm.DB { return q.Where("b.id = ?", id) })
-		if err != nil {
-			return err
-		}
-		if len(rows) == 0 {
-			return fmt.Errorf("beneficiary %d: %w", id, services.ErrNotFound)
-		}
-		if out, err = s.present(p, rows[0]); err != nil {
+		if out, err = s.find(tx, p, id); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, audit.ActionRead, resource, strconv.FormatInt(id, 10))
@@ -148,7 +143,21 @@ func (s *Service) Get(ctx context.Context, id int64) (Beneficiary, error) {
 	return out, err
 }
 
-// Update changes beneficiary id if the caller may see it and it is still at expectedVersion.
+// find reads beneficiary id as p may see it (else services.ErrNotFound), without auditing:
+// the caller audits what it does with it, in tx.
+func (s *Service) find(tx *gorm.DB, p auth.Principal, id int64) (Beneficiary, error) {
+	rows, err := s.query(tx, p, func(q *gorm.DB) *gorm.DB { return q.Where("b.id = ?", id) })
+	if err != nil {
+		return Beneficiary{}, err
+	}
+	if len(rows) == 0 {
+		return Beneficiary{}, fmt.Errorf("beneficiary %d: %w", id, services.ErrNotFound)
+	}
+	return s.present(p, rows[0])
+}
+
+// Update changes beneficiary id if the caller may see it and it is still at expectedVersion,
+// and audits the change, once: the record it returns is read in the same transaction.
 func (s *Service) Update(ctx context.Context, id int64, expectedVersion int, in Input) (Beneficiary, error) {
 	p, err := writer(ctx)
 	if err != nil {
@@ -164,6 +173,7 @@ func (s *Service) Update(ctx context.Context, id int64, expectedVersion int, in 
 			return Beneficiary{}, err
 		}
 	}
+	var out Beneficiary
 	err = services.WithTx(ctx, s.db, func(ctx context.Context, tx *gorm.DB) error {
 		visible, err := Visible(tx.Table("beneficiaries b").Select("b.*").Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: "b"}}), p)
 		if err != nil {
@@ -206,12 +216,12 @@ func (s *Service) Update(ctx context.Context, id int64, expectedVersion int, in 
 		}).Error); err != nil {
 			return fmt.Errorf("update beneficiary %d: %w", id, err)
 		}
+		if out, err = s.find(tx, p, id); err != nil {
+			return err
+		}
 		return audit.Record(ctx, tx, audit.ActionUpdate, resource, strconv.FormatInt(id, 10))
 	})
-	if err != nil {
-		return Beneficiary{}, err
-	}
-	return s.Get(ctx, id)
+	return out, err
 }
 
 // List returns the beneficiaries the caller may see, by id, one keyset page at a time, and

@@ -21,6 +21,7 @@ import (
 	"parcours/services/audit"
 	"parcours/services/auth"
 	"parcours/services/beneficiaries"
+	"parcours/services/feed"
 	"parcours/services/programmes"
 )
 
@@ -102,7 +103,7 @@ func (s *Service) Create(ctx context.Context, in Input) (Enrolment, error) {
 			return err
 		}
 		out = present(record{Enrolment: row, ProgrammeCode: prog.Code})
-		return nil
+		return feed.Append(tx, feed.Enrolment, feed.Created, row.ID)
 	})
 	return out, err
 }
@@ -211,6 +212,9 @@ func (s *Service) Update(ctx context.Context, id int64, expectedVersion int, ch 
 			action = ActionCorrect
 		}
 		out = present(r)
+		if err := feed.Append(tx, feed.Enrolment, feed.Updated, id); err != nil {
+			return err
+		}
 		return audit.Record(ctx, tx, action, resource, strconv.FormatInt(id, 10))
 	})
 	return out, err

@@ -10,6 +10,7 @@ import (
 	"parcours/models"
 	"parcours/services"
 	"parcours/services/auth"
+	"parcours/services/feed"
 	"parcours/services/programmes"
 )
 
@@ -17,6 +18,9 @@ const (
 	eventResource    = "enrolment_event"
 	contractResource = "contract"
 )
+
+// feedEntities are the kinds of record added to an enrolment that the change feed carries.
+var feedEntities = map[string]feed.Entity{contractResource: feed.Contract}
 
 // Event is a costed event of an enrolment.
 type Event struct {
@@ -117,7 +121,7 @@ func (s *Service) Contracts(ctx context.Context, id int64, page services.PageReq
 // addTo inserts row (whose id lands in *rowID) on enrolment id for p, in one transaction:
 // the enrolment must be one p may see and open (or p an administrator correcting it), and
 // check, given the enrolment, must pass. The insert is audited as a create of kind, and a
-// correction as such on the enrolment.
+// correction as such on the enrolment; a kind the change feed carries is appended to it.
 func (s *Service) addTo(ctx context.Context, p auth.Principal, id int64, check func(*gorm.DB, record) error,
 	row any, rowID *int64, kind string) error {
 	return services.WithTx(ctx, s.db, func(ctx context.Context, tx *gorm.DB) error {
@@ -130,6 +134,11 @@ func (s *Service) addTo(ctx context.Context, p auth.Principal, id int64, check f
 		}
 		if err := services.Insert(ctx, tx, row, rowID, kind, kind); err != nil {
 			return err
+		}
+		if entity, ok := feedEntities[kind]; ok {
+			if err := feed.Append(tx, entity, feed.Created, *rowID); err != nil {
+				return err
+			}
 		}
 		return auditCorrection(ctx, tx, id, correction)
 	})

@@ -19,6 +19,7 @@ import (
 	"parcours/services/audit"
 	"parcours/services/auth"
 	"parcours/services/beneficiaries"
+	"parcours/services/feed"
 )
 
 const (
@@ -319,6 +320,9 @@ func supersedeAndInsert(ctx context.Context, tx *gorm.DB, departement string, be
 		if err := audit.Record(ctx, tx, audit.ActionUpdate, resource, strconv.FormatInt(prev.ID, 10)); err != nil {
 			return row, err
 		}
+		if err := feed.Append(tx, feed.Orientation, feed.Updated, prev.ID); err != nil {
+			return row, err
+		}
 	}
 	err := models.Translate(tx.Omit("ID", "CreatedAt").Clauses(clause.Returning{}).Create(&row).Error)
 	if errors.Is(err, models.ErrDuplicate) {
@@ -327,7 +331,10 @@ func supersedeAndInsert(ctx context.Context, tx *gorm.DB, departement string, be
 	if err != nil {
 		return row, fmt.Errorf("record the orientation of beneficiary %d: %w", beneficiaryID, err)
 	}
-	return row, audit.Record(ctx, tx, audit.ActionCreate, resource, strconv.FormatInt(row.ID, 10))
+	if err := audit.Record(ctx, tx, audit.ActionCreate, resource, strconv.FormatInt(row.ID, 10)); err != nil {
+		return row, err
+	}
+	return row, feed.Append(tx, feed.Orientation, feed.Created, row.ID)
 }
 
 // decisionRow is a decision with the names of its organisation and referent.

@@ -16,6 +16,7 @@ import (
 	"parcours/services/audit"
 	"parcours/services/auth"
 	"parcours/services/beneficiaries"
+	"parcours/services/feed"
 )
 
 const (
@@ -147,7 +148,7 @@ func (s *Service) Convoke(ctx context.Context, sessionID int64, in ConvocationIn
 			return err
 		}
 		out = convocationFromRow(row, nil)
-		return nil
+		return feed.Append(tx, feed.Convocation, feed.Created, row.ID)
 	})
 	return out, err
 }
@@ -364,6 +365,9 @@ func (s *Service) changeConvocation(ctx context.Context, p auth.Principal, id in
 			return err
 		}
 		out = items[0]
+		if err := feed.Append(tx, feed.Convocation, feed.Updated, id); err != nil {
+			return err
+		}
 		return audit.Record(ctx, tx, audit.ActionUpdate, convocationResource, strconv.FormatInt(id, 10))
 	})
 	return out, err
