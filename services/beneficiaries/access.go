@@ -12,7 +12,8 @@ import (
 
 // Visible restricts q, a query over beneficiaries aliased b, to the records p may see: its
 // département; for an agent, the territories of the token; for a partner, the people convoked
-// to a session at its organisation or oriented to it. Managers see no nominative record.
+// to a session at its organisation, oriented to it or enrolled with it. Managers see no
+// nominative record.
 func Visible(q *gorm.DB, p auth.Principal) (*gorm.DB, error) {
 	q = q.Where("b.departement = ?", p.Departement)
 	switch p.Role {
@@ -31,7 +32,9 @@ func Visible(q *gorm.DB, p auth.Principal) (*gorm.DB, error) {
 				JOIN orientation_sessions s ON s.id = c.session_id
 				WHERE s.site_organisation_id = ? AND c.departement = b.departement)
 			OR b.id IN (SELECT o.beneficiary_id FROM orientations o
-				WHERE o.organisation_id = ? AND o.departement = b.departement))`, org, org), nil
+				WHERE o.organisation_id = ? AND o.departement = b.departement)
+			OR b.id IN (SELECT e.beneficiary_id FROM enrolments e
+				WHERE e.organisation_id = ? AND e.departement = b.departement))`, org, org, org), nil
 	default:
 		return nil, fmt.Errorf("role %s has no access to nominative records: %w", p.Role, services.ErrForbidden)
 	}

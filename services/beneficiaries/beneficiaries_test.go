@@ -268,3 +268,30 @@ func TestPartnerScopeBindsAsAWhole(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, page.Items, "the status filter applies within the partner's scope")
 }
+
+// A partner also sees the people enrolled with its organisation (DESIGN: "oriented or
+// enrolled"), and still not the others.
+func TestPartnerSeesItsEnrolledPeople(t *testing.T) {
+	svc, db := setup(t)
+	ctx := servicetest.As(admin)
+	enrolled, err := svc.Create(ctx, julie())
+	require.NoError(t, err)
+	other := julie()
+	other.AllocataireNumber, other.NIR = ptr("555"), nil
+	hidden, err := svc.Create(ctx, other)
+	require.NoError(t, err)
+
+	org := models.Organisation{Departement: "47", Name: "PLIE de l'Agenais", Kind: "plie", Version: 1}
+	require.NoError(t, db.Create(&org).Error)
+	prog := models.Programme{Departement: "47", Code: "plie", Name: "PLIE", ActionCode: "6.2", Version: 1}
+	require.NoError(t, db.Create(&prog).Error)
+	require.NoError(t, db.Create(&models.Enrolment{Departement: "47", BeneficiaryID: enrolled.ID, ProgrammeID: prog.ID,
+		OrganisationID: org.ID, StartedOn: *day("2020-10-01"), Version: 1}).Error)
+	partner := servicetest.As(auth.Principal{Subject: "plie", Role: auth.RolePartner, Departement: "47", Organisation: strconv.FormatInt(org.ID, 10)})
+
+	got, err := svc.Get(partner, enrolled.ID)
+	require.NoError(t, err)
+	assert.Nil(t, got.NIR)
+	_, err = svc.Get(partner, hidden.ID)
+	assert.ErrorIs(t, err, services.ErrNotFound)
+}
