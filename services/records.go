@@ -99,3 +99,17 @@ func Clearable(current, change *string) *string {
 		return &v
 	}
 }
+
+// AuditedRead reads one nominative record with find, in one transaction with the audit row
+// of its read (resource and id): how every service hands out a record that names a person.
+func AuditedRead[T any](ctx context.Context, db *gorm.DB, resource string, id int64, find func(tx *gorm.DB) (T, error)) (T, error) {
+	var out T
+	err := WithTx(ctx, db, func(ctx context.Context, tx *gorm.DB) error {
+		var err error
+		if out, err = find(tx); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.ActionRead, resource, strconv.FormatInt(id, 10))
+	})
+	return out, err
+}

@@ -133,14 +133,9 @@ func (s *Service) Get(ctx context.Context, id int64) (Beneficiary, error) {
 	if err != nil {
 		return Beneficiary{}, err
 	}
-	var out Beneficiary
-	err = services.WithTx(ctx, s.db, func(ctx context.Context, tx *gorm.DB) error {
-		if out, err = s.find(tx, p, id); err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, audit.ActionRead, resource, strconv.FormatInt(id, 10))
+	return services.AuditedRead(ctx, s.db, resource, id, func(tx *gorm.DB) (Beneficiary, error) {
+		return s.find(tx, p, id)
 	})
-	return out, err
 }
 
 // find reads beneficiary id as p may see it (else services.ErrNotFound), without auditing:

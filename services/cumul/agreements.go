@@ -56,16 +56,10 @@ func (s *Service) Agreement(ctx context.Context, id int64) (Agreement, error) {
 	if err != nil {
 		return Agreement{}, err
 	}
-	var out Agreement
-	err = services.WithTx(ctx, s.db, func(ctx context.Context, tx *gorm.DB) error {
+	return services.AuditedRead(ctx, s.db, agreementResource, id, func(tx *gorm.DB) (Agreement, error) {
 		row, err := findAgreement(tx, p, id, "")
-		if err != nil {
-			return err
-		}
-		out = agreementOf(row)
-		return audit.Record(ctx, tx, audit.ActionRead, agreementResource, strconv.FormatInt(id, 10))
+		return agreementOf(row), err
 	})
-	return out, err
 }
 
 // Agreements returns the agreements the caller may see (of one beneficiary when f says so),

@@ -114,16 +114,10 @@ func (s *Service) Get(ctx context.Context, id int64) (Enrolment, error) {
 	if err != nil {
 		return Enrolment{}, err
 	}
-	var out Enrolment
-	err = services.WithTx(ctx, s.db, func(ctx context.Context, tx *gorm.DB) error {
+	return services.AuditedRead(ctx, s.db, resource, id, func(tx *gorm.DB) (Enrolment, error) {
 		r, err := findVisible(tx, p, id, false)
-		if err != nil {
-			return err
-		}
-		out = present(r)
-		return audit.Record(ctx, tx, audit.ActionRead, resource, strconv.FormatInt(id, 10))
+		return present(r), err
 	})
-	return out, err
 }
 
 // List returns the enrolments the caller may see, by id, one keyset page at a time, and

@@ -100,12 +100,8 @@ func (s *Service) Referent(ctx context.Context, id int64) (Referent, error) {
 	if err != nil {
 		return Referent{}, err
 	}
-	var row models.Referent
-	err = services.WithTx(ctx, s.db, func(ctx context.Context, tx *gorm.DB) error {
-		if row, err = findReferent(tx, p, id); err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, audit.ActionRead, referentResource, strconv.FormatInt(id, 10))
+	row, err := services.AuditedRead(ctx, s.db, referentResource, id, func(tx *gorm.DB) (models.Referent, error) {
+		return findReferent(tx, p, id)
 	})
 	return referentFromRow(row), err
 }
