@@ -53,7 +53,7 @@ type accrualHandlers struct {
 // registerAccruals adds the cost accruals and the exit breakdowns of the fiches actions:
 // aggregates, for admins and managers.
 func registerAccruals(v1 *gin.RouterGroup, d Deps) {
-	h := accrualHandlers{accruals: accruals.New(d.DB), exits: accompindicators.New(d.DB)}
+	h := accrualHandlers{accruals: accruals.New(d.reportsDB()), exits: accompindicators.New(d.reportsDB())}
 	aggregates := requireRoles(auth.RoleAdmin, auth.RoleManager)
 	v1.GET("/actions/:code/accruals", aggregates, handle(h.actionAccruals))
 	v1.GET("/actions/:code/exits", aggregates, handle(h.exitsByReason))

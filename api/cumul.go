@@ -245,8 +245,9 @@ func registerCumul(v1 *gin.RouterGroup, d Deps) {
 	v1.POST("/cumul/agreements/:id/allocations", caseworkers,
 		postToID[cumulAllocationRequest](cumulAllocationView, http.StatusCreated, h.svc.Allocate))
 	v1.GET("/cumul/agreements/:id/allocations", caseworkers, listByID(toCumulAllocationDTO, h.svc.Allocations))
-	v1.GET("/cumul/envelope", requireRoles(auth.RoleAdmin, auth.RoleManager, auth.RoleAgent), handle(h.envelope))
-	v1.GET("/cumul/allocations/summary", requireRoles(auth.RoleAdmin, auth.RoleManager), handle(h.summary))
+	aggregates := cumulHandlers{svc: cumul.New(d.reportsDB())} // read-only: the reports handle
+	v1.GET("/cumul/envelope", requireRoles(auth.RoleAdmin, auth.RoleManager, auth.RoleAgent), handle(aggregates.envelope))
+	v1.GET("/cumul/allocations/summary", requireRoles(auth.RoleAdmin, auth.RoleManager), handle(aggregates.summary))
 }
 
 func (h cumulHandlers) listAgreements(c *gin.Context) error {

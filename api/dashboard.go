@@ -50,7 +50,7 @@ type dashboardHandlers struct {
 // single-use link into an HttpOnly, SameSite=Strict session cookie; GET /dashboard accepts
 // that cookie or a bearer token, for administrators and managers.
 func registerDashboard(r *gin.Engine, d Deps, source reportSource) {
-	h := dashboardHandlers{reports: source, budget: budget.New(d.DB), login: login.New(d.DB, d.Tokens), tokens: d.Tokens}
+	h := dashboardHandlers{reports: source, budget: budget.New(d.reportsDB()), login: login.New(d.DB, d.Tokens), tokens: d.Tokens}
 	r.GET("/login", handle(h.signIn))
 	web := r.Group("", webAuth(d.Tokens), requireRoles(auth.RoleAdmin, auth.RoleManager))
 	web.GET("/dashboard", handle(h.dashboard))

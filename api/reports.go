@@ -186,7 +186,7 @@ type reportHandlers struct {
 // registerReports adds the spend and indicator reports (JSON, CSV, XLSX) and the declared
 // indicator values.
 func registerReports(v1 *gin.RouterGroup, d Deps) {
-	h := reportHandlers{svc: reports.New(d.DB, d.Indicators), indicators: indicators.New(d.DB, d.Indicators)}
+	h := reportHandlers{svc: reports.New(d.reportsDB(), d.Indicators), indicators: indicators.New(d.DB, d.Indicators)}
 	v1.GET("/reports/spend", requireRoles(reports.SpendRoles...), handle(h.spend))
 	v1.GET("/reports/indicators", requireRoles(auth.RoleAdmin, auth.RoleManager, auth.RoleAgent), handle(h.indicatorReport))
 	v1.POST("/indicators/:code/values", requireRoles(auth.RoleAdmin, auth.RoleAgent), handle(h.declare))

@@ -25,7 +25,11 @@ const DefaultMaxBodyBytes = 1 << 20
 
 // Deps is what the router needs.
 type Deps struct {
-	DB           *gorm.DB
+	DB *gorm.DB
+	// ReportsDB serves the read-only aggregate routes (reports, Annexe 3 and its check,
+	// accruals, exits, the cumul envelope and summary, the dashboard): a read replica when
+	// DATABASE_REPLICA_URL is set; nil: DB. Nothing writes or audits through it.
+	ReportsDB    *gorm.DB
 	Indicators   *indicators.Registry // computed indicators; nil: none
 	Cipher       *pii.Cipher          // protects the NIRs
 	Keys         *auth.Keyset
@@ -48,6 +52,14 @@ type Deps struct {
 	Now func() time.Time
 	// SecretHashCost is the bcrypt cost of new API client secrets (bcrypt's default when zero).
 	SecretHashCost int
+}
+
+// reportsDB is the handle of the read-only aggregate routes: the replica, else the primary.
+func (d Deps) reportsDB() *gorm.DB {
+	if d.ReportsDB != nil {
+		return d.ReportsDB
+	}
+	return d.DB
 }
 
 // DefaultMaxImportBytes is the body limit of file imports when Deps leaves it at zero.
@@ -86,7 +98,7 @@ func NewRouter(d Deps) *gin.Engine {
 	r.GET("/metrics", d.Metrics.handler())
 	r.GET("/.well-known/jwks.json", jwks(d.Keys))
 
-	registerDashboard(r, d, reports.New(d.DB, d.Indicators))
+	registerDashboard(r, d, reports.New(d.reportsDB(), d.Indicators))
 
 	v1 := r.Group("/api/v1", authenticate(d.Tokens))
 	v1.Use(callerControls(d)...) // partner rate limit and scopes, Idempotency-Key on POST
@@ -101,9 +113,11 @@ func NewRouter(d Deps) *gin.Engine {
 	readers := requireRoles(auth.RoleAdmin, auth.RoleManager, auth.RoleAgent)
 	indicatorSvc := indicators.New(d.DB, d.Indicators)
 	bh := budgetHandlers{svc: budget.New(d.DB), indicators: indicatorSvc}
-	v1.GET("/conventions/:year/actions", readers, handle(bh.annexe3))
+	// The Annexe 3 table and its check only read: they are served from the reports handle.
+	reportBudget := budgetHandlers{svc: budget.New(d.reportsDB())}
+	v1.GET("/conventions/:year/actions", readers, handle(reportBudget.annexe3))
 	v1.POST("/conventions/:year/actions", adminOnly, handle(bh.createAction))
-	v1.GET("/conventions/:year/check", readers, handle(bh.check))
+	v1.GET("/conventions/:year/check", readers, handle(reportBudget.check))
 	v1.POST("/conventions/:year/funding-lines", adminOnly, handle(bh.createFundingLine))
 	v1.GET("/funding-lines/:id", readers, getByID(fundingLineView, bh.svc.FundingLine))
 	v1.PATCH("/funding-lines/:id", adminOnly, patchByID[fundingLineRequest](fundingLineView, bh.svc.UpdateFundingLine))

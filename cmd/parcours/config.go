@@ -17,6 +17,7 @@ import (
 // Config is the whole configuration, read once from the environment.
 type Config struct {
 	DatabaseURL     string        // DATABASE_URL
+	ReplicaURL      string        // DATABASE_REPLICA_URL: a read replica for the reports; "": none
 	Addr            string        // PARCOURS_ADDR
 	KeysDir         string        // PARCOURS_KEYS_DIR
 	Issuer          string        // PARCOURS_ISSUER
@@ -81,6 +82,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 
 	cfg := Config{
 		DatabaseURL:     str("DATABASE_URL", ""),
+		ReplicaURL:      str("DATABASE_REPLICA_URL", ""),
 		Addr:            str("PARCOURS_ADDR", ":8080"),
 		KeysDir:         str("PARCOURS_KEYS_DIR", ".data/keys"),
 		Issuer:          str("PARCOURS_ISSUER", "parcours"),
@@ -110,12 +112,18 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	if u, err := url.Parse(cfg.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, errors.New("PARCOURS_PUBLIC_URL: want an http(s) URL such as http://localhost:8080"))
 	}
-	if cfg.DatabaseURL != "" {
-		if u, err := url.Parse(cfg.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-			errs = append(errs, errors.New("DATABASE_URL: want a postgres:// URL"))
+	for name, raw := range map[string]string{"DATABASE_URL": cfg.DatabaseURL, "DATABASE_REPLICA_URL": cfg.ReplicaURL} {
+		if raw != "" && !isPostgresURL(raw) {
+			errs = append(errs, fmt.Errorf("%s: want a postgres:// URL", name))
 		}
 	}
 	return cfg, errors.Join(errs...)
+}
+
+// isPostgresURL tells whether raw parses as a postgres:// or postgresql:// URL.
+func isPostgresURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql")
 }
 
 // requireDatabase fails when DATABASE_URL is unset.
@@ -130,6 +138,7 @@ func (c Config) requireDatabase() error {
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("database_url", maskPassword(c.DatabaseURL)),
+		slog.String("database_replica_url", maskPassword(c.ReplicaURL)),
 		slog.String("addr", c.Addr),
 		slog.String("keys_dir", c.KeysDir),
 		slog.String("issuer", c.Issuer),

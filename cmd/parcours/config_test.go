@@ -38,6 +38,7 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		"shutdown":    {map[string]string{"PARCOURS_SHUTDOWN_TIMEOUT": "soon"}, "PARCOURS_SHUTDOWN_TIMEOUT"},
 		"leeway":      {map[string]string{"PARCOURS_TOKEN_LEEWAY": "5m"}, "PARCOURS_TOKEN_LEEWAY"},
 		"database":    {map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL"},
+		"replica":     {map[string]string{"DATABASE_REPLICA_URL": "replica:5432"}, "DATABASE_REPLICA_URL"},
 		"public url":  {map[string]string{"PARCOURS_PUBLIC_URL": "localhost"}, "PARCOURS_PUBLIC_URL"},
 		"rate":        {map[string]string{"PARCOURS_PARTNER_RATE": "0"}, "PARCOURS_PARTNER_RATE"},
 		"rate nan":    {map[string]string{"PARCOURS_PARTNER_RATE": "NaN"}, "PARCOURS_PARTNER_RATE"},
@@ -55,9 +56,15 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 }
 
 func TestConfigLogMasksThePassword(t *testing.T) {
-	cfg, err := loadConfig(envOf(map[string]string{"DATABASE_URL": "postgres://app:s3cret@db:5432/parcours"}))
+	cfg, err := loadConfig(envOf(map[string]string{
+		"DATABASE_URL":         "postgres://app:s3cret@db:5432/parcours",
+		"DATABASE_REPLICA_URL": "postgresql://reader:r3plica@standby:5433/parcours",
+	}))
 	require.NoError(t, err)
+	assert.Equal(t, "postgresql://reader:r3plica@standby:5433/parcours", cfg.ReplicaURL)
 	shown := cfg.LogValue().String()
 	assert.NotContains(t, shown, "s3cret")
+	assert.NotContains(t, shown, "r3plica")
 	assert.Contains(t, shown, "app:xxxxx@db:5432")
+	assert.Contains(t, shown, "reader:xxxxx@standby:5433")
 }

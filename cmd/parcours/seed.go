@@ -2,10 +2,12 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"parcours/services/demo"
+	"parcours/services/synthetic"
 )
 
 func (a *app) seedCmd() *cobra.Command {
@@ -44,5 +46,38 @@ func (a *app) seedCmd() *cobra.Command {
 			return nil
 		},
 	})
+	cmd.AddCommand(a.syntheticCmd())
+	return cmd
+}
+
+// syntheticCmd is "parcours seed synthetic": the load and scale data set, written with COPY.
+func (a *app) syntheticCmd() *cobra.Command {
+	var opts synthetic.Options
+	cmd := &cobra.Command{
+		Use:   "synthetic",
+		Short: "Generate deterministic synthetic pathways for N départements (never 47) into a fresh database",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			db, sqlDB, err := a.openDB()
+			if err != nil {
+				return err
+			}
+			defer sqlDB.Close()
+			rep, err := synthetic.Generate(cmd.Context(), db, opts)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "synthetic data (seed %d): départements %v\n", opts.Seed, rep.Departements)
+			for _, t := range rep.Tables {
+				fmt.Fprintf(out, "  %-22s %9d rows\n", t.Table, t.Rows)
+			}
+			fmt.Fprintf(out, "written in %s\n", rep.Elapsed.Round(time.Millisecond))
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&opts.Departements, "departements", 1, "number of départements")
+	cmd.Flags().IntVar(&opts.Beneficiaries, "beneficiaries", 20000, "beneficiaries in total, spread evenly")
+	cmd.Flags().Uint64Var(&opts.Seed, "seed", 1, "random seed: the same seed gives the same data")
 	return cmd
 }

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"gorm.io/gorm"
 
 	"parcours/api"
+	"parcours/models"
 	"parcours/services/accompindicators"
 	"parcours/services/cumul"
 	"parcours/services/health"
@@ -44,12 +46,19 @@ func (a *app) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	replica, err := a.openReplica()
+	if err != nil {
+		return err
+	}
+	if replica != nil {
+		defer closeGorm(replica)
+	}
 	registry := indicators.NewRegistry()
 	orientations.RegisterIndicators(registry)
 	accompindicators.RegisterIndicators(registry)
 	cumul.RegisterIndicators(registry)
 	router := api.NewRouter(api.Deps{
-		DB: db, Indicators: registry, Cipher: cipher, Keys: keys, Tokens: tokens, Readiness: checker,
+		DB: db, ReportsDB: replica, Indicators: registry, Cipher: cipher, Keys: keys, Tokens: tokens, Readiness: checker,
 		Metrics: api.NewMetrics(sqlDB), Logger: a.logger, MaxBodyBytes: a.cfg.MaxBodyBytes, MaxImportBytes: a.cfg.MaxImportBytes,
 		PartnerRate: a.cfg.PartnerRate, PartnerBurst: a.cfg.PartnerBurst,
 	})
@@ -84,6 +93,27 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	a.logger.Info("stopped")
 	return nil
+}
+
+// openReplica connects to DATABASE_REPLICA_URL, where the report routes read; nil when it is
+// unset (the reports then read the primary).
+func (a *app) openReplica() (*gorm.DB, error) {
+	if a.cfg.ReplicaURL == "" {
+		return nil, nil
+	}
+	db, err := models.Open(a.cfg.ReplicaURL, models.PoolConfig{MaxOpenConns: a.cfg.DBMaxConns, MaxIdleConns: a.cfg.DBMaxConns})
+	if err != nil {
+		return nil, fmt.Errorf("read replica: %w", err)
+	}
+	a.logger.Info("reports read from the replica", "database_replica_url", maskPassword(a.cfg.ReplicaURL))
+	return db, nil
+}
+
+// closeGorm closes the pool behind db.
+func closeGorm(db *gorm.DB) {
+	if sqlDB, err := db.DB(); err == nil {
+		_ = sqlDB.Close()
+	}
 }
 
 // purgeIdempotencyKeys deletes the expired Idempotency-Key answers now and every hour while

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"parcours/models"
 	"parcours/services"
@@ -67,26 +66,11 @@ func (s *Service) store(ctx context.Context, p auth.Principal, h header, rows []
 	if len(rows) == 0 {
 		return stored{}, nil
 	}
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return stored{}, fmt.Errorf("import beneficiaries: database handle: %w", err)
-	}
-	conn, err := sqlDB.Conn(ctx)
-	if err != nil {
-		return stored{}, fmt.Errorf("import beneficiaries: connect: %w", err)
-	}
-	defer conn.Close()
 	var st stored
-	err = conn.Raw(func(driverConn any) error {
-		pc, ok := driverConn.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("import beneficiaries: the database driver is %T, not pgx", driverConn)
-		}
-		return pgx.BeginFunc(ctx, pc.Conn(), func(tx pgx.Tx) error {
-			var err error
-			st, err = write(ctx, tx, p, h, rows)
-			return err
-		})
+	err := services.WithPgxTx(ctx, s.db, func(tx pgx.Tx) error {
+		var err error
+		st, err = write(ctx, tx, p, h, rows)
+		return err
 	})
 	if err := models.Translate(err); errors.Is(err, models.ErrDuplicate) || errors.Is(err, models.ErrForeignKey) {
 		return stored{}, fmt.Errorf("import beneficiaries: a beneficiary or territory changed during the import, import the file again: %w",
