@@ -61,10 +61,19 @@ browser:
 		SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-## bench: the benchmarks against a throwaway PostgreSQL, once each (100 000-row flux import)
-.PHONY: bench
-bench:
-	scripts/pg.sh test go test -run '^$$' -bench . -benchtime 1x ./services/imports/
+## bench: Parcours against PostgreSQL's own speed in a throwaway cluster: the 100 000-row flux
+## import benchmark, then cmd/parcoursbench (write, read, reports, import vs pgbench and psql);
+## one `bench <name>: ours=… baseline=… ratio=… target=… met|missed` line per figure
+.PHONY: bench bench-in-db
+bench: build
+	scripts/pg.sh test $(MAKE) --no-print-directory bench-in-db
+
+# bench-in-db runs the benchmarks against the DATABASE_URL that scripts/pg.sh test provides.
+bench-in-db:
+	@dir=$$(mktemp -d) && chmod 755 $$dir && trap 'rm -rf $$dir' EXIT && \
+	PARCOURS_BENCH_FLUX_FILE=$$dir/flux.csv $(GO) test -run '^$$' -bench . -benchtime 1x ./services/imports/ | tee $$dir/import.txt && \
+	chmod 644 $$dir/flux.csv && \
+	$(GO) run ./cmd/parcoursbench -bin $(BIN) -import-output $$dir/import.txt -import-file $$dir/flux.csv
 
 ## lint: gofmt and go vet
 lint:

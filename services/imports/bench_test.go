@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +47,9 @@ func benchFile(n int) []byte {
 // text columns (what psql \copy would cost), measured in the same run.
 func BenchmarkImportBeneficiaries100k(b *testing.B) {
 	file := benchFile(benchRows)
+	if out := os.Getenv("PARCOURS_BENCH_FLUX_FILE"); out != "" { // make bench times psql \copy of it
+		require.NoError(b, os.WriteFile(out, file, 0o644))
+	}
 	var baseline time.Duration
 	for range b.N {
 		b.StopTimer()
