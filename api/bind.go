@@ -245,3 +245,14 @@ func respond(c *gin.Context, status, version int, body any) {
 	c.Header("ETag", etag(version))
 	c.JSON(status, body)
 }
+
+// resourceCode reads the `code` field that names a resource: required when creating, refused
+// when updating (the code is the resource's key; what names the resource kind in the message).
+func resourceCode(v *services.Validator, o Optional[string], creating bool, what string) *string {
+	if !creating {
+		v.Check(!o.Set, "code", "cannot change: create another "+what)
+		return nil
+	}
+	v.Check(o.Set, "code", "is required")
+	return optText(v, "code", o)
+}

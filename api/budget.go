@@ -347,8 +347,7 @@ func (h budgetHandlers) createAction(c *gin.Context) error {
 		return err
 	}
 	var v services.Validator
-	code := optText(&v, "code", req.Code)
-	v.Check(req.Code.Set, "code", "is required")
+	code := resourceCode(&v, req.Code, true, "action")
 	in := req.input(&v)
 	if err := inputErrors(&v, in, true); err != nil {
 		return err
@@ -373,7 +372,7 @@ func (h budgetHandlers) updateAction(c *gin.Context) error {
 		return err
 	}
 	var v services.Validator
-	v.Check(!req.Code.Set, "code", "cannot change: create another action")
+	resourceCode(&v, req.Code, false, "action")
 	in := req.input(&v)
 	if err := inputErrors(&v, in, false); err != nil {
 		return err

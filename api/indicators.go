@@ -105,8 +105,7 @@ func (h indicatorHandlers) create(c *gin.Context) error {
 		return err
 	}
 	var v services.Validator
-	code := optText(&v, "code", req.Code)
-	v.Check(req.Code.Set, "code", "is required")
+	code := resourceCode(&v, req.Code, true, "indicator")
 	in := req.input(&v)
 	if err := inputErrors(&v, in, true); err != nil {
 		return err
@@ -130,7 +129,7 @@ func (h indicatorHandlers) update(c *gin.Context) error {
 		return err
 	}
 	var v services.Validator
-	v.Check(!req.Code.Set, "code", "cannot change: create another indicator")
+	resourceCode(&v, req.Code, false, "indicator")
 	in := req.input(&v)
 	if err := inputErrors(&v, in, false); err != nil {
 		return err
