@@ -62,6 +62,7 @@ func (h header) cell(rec []string, col int) (string, bool) {
 type flux struct {
 	csv    *csv.Reader
 	header header
+	width  int // the number of fields of every row: the header's
 }
 
 // refuse is the error of a file refused whole.
@@ -90,7 +91,7 @@ func openFlux(r io.Reader) (*flux, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &flux{csv: cr, header: h}, nil
+	return &flux{csv: cr, header: h, width: len(names)}, nil
 }
 
 // decodeText turns the file into text: UTF-8 (a byte order mark is dropped) when it is valid
@@ -169,24 +170,23 @@ func columnIndex(name string) int {
 	return -1
 }
 
-// each calls fn with every data row and its physical line number. A row that is not CSV or
-// has another number of fields than the header stops the reading and refuses the file.
-func (f *flux) each(fn func(line int, rec []string)) error {
-	for {
-		rec, err := f.csv.Read()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount) {
-			return refuse("line %d has %d fields where the header has %d", pe.StartLine, len(rec), f.csv.FieldsPerRecord)
-		}
-		if err != nil {
-			return structureError(err)
-		}
-		line, _ := f.csv.FieldPos(0)
-		fn(line, rec)
+// next reads the next data row and its physical line number (the line where the row starts),
+// and io.EOF after the last row. A row that is not CSV or has another number of fields than
+// the header refuses the file. The next call reuses the slice, not the strings in it.
+func (f *flux) next() (int, []string, error) {
+	rec, err := f.csv.Read()
+	if errors.Is(err, io.EOF) {
+		return 0, nil, io.EOF
 	}
+	var pe *csv.ParseError
+	if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount) {
+		return 0, nil, refuse("line %d has %d fields where the header has %d", pe.StartLine, len(rec), f.csv.FieldsPerRecord)
+	}
+	if err != nil {
+		return 0, nil, structureError(err)
+	}
+	line, _ := f.csv.FieldPos(0)
+	return line, rec, nil
 }
 
 // structureError turns a CSV reading error into the refusal of the file, naming the line.

@@ -1,13 +1,15 @@
 // Package imports loads files from outside Parcours: the CAF/MSA flux of beneficiaries, read
-// as CSV, checked row by row with the same rules as the API, and written in one transaction
-// with COPY and a single upsert.
+// as CSV, checked row by row with the same rules as the API (by parallel workers, the order
+// of the file kept), and written in one transaction, batch by batch while the rest of the
+// file is being checked, with COPY and set-based INSERT and UPDATE statements that write
+// their audit rows too.
 package imports
 
 import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
+	"runtime"
 
 	"gorm.io/gorm"
 
@@ -40,11 +42,12 @@ type Service struct {
 	db     *gorm.DB
 	cipher *pii.Cipher
 	people *beneficiaries.Service // bounds the dates as the API does
+	sizes  sizes
 }
 
 // New returns an import service; cipher protects the NIRs the files carry.
 func New(db *gorm.DB, cipher *pii.Cipher) *Service {
-	return &Service{db: db, cipher: cipher, people: beneficiaries.New(db, cipher)}
+	return &Service{db: db, cipher: cipher, people: beneficiaries.New(db, cipher), sizes: defaultSizes}
 }
 
 // Beneficiaries imports the CAF/MSA flux in r (CSV; the columns are in the README) into the
@@ -70,15 +73,14 @@ func (s *Service) Beneficiaries(ctx context.Context, r io.Reader) (Report, error
 	if err != nil {
 		return Report{}, err
 	}
-	b := newBatch(f.header, p.Departement, s.cipher, s.people.Today(), codes)
-	if err := f.each(b.add); err != nil {
-		return Report{}, err
-	}
-	stored, err := s.store(ctx, p, f.header, b.rows)
-	if err != nil {
-		return Report{}, err
-	}
-	return b.report(stored), nil
+	today := s.people.Today()
+	return s.store(ctx, p, f.header, func(k *known) *pipeline {
+		return startPipeline(f, runtime.GOMAXPROCS(0), s.sizes, newSink(k), func() func(*chunk) {
+			c := &checker{header: f.header, width: f.width, departement: p.Departement, cipher: s.cipher,
+				hasher: s.cipher.NewHasher(), today: today, territories: codes}
+			return c.chunk
+		})
+	})
 }
 
 // territoryCodes lists the territory codes of departement.
@@ -93,22 +95,4 @@ func (s *Service) territoryCodes(ctx context.Context, departement string) (map[s
 		set[c] = true
 	}
 	return set, nil
-}
-
-// report adds up what the batch rejected and what the store did.
-func (b *batch) report(st stored) Report {
-	rejections := slices.Concat(b.rejections, st.rejections)
-	slices.SortStableFunc(rejections, func(x, y Rejection) int { return x.Line - y.Line })
-	lines := map[int]bool{}
-	for _, r := range rejections {
-		lines[r.Line] = true
-	}
-	return Report{
-		RowsRead:   b.read,
-		Created:    st.created,
-		Updated:    st.updated,
-		Unchanged:  len(b.rows) - len(st.rejections) - st.created - st.updated,
-		Rejected:   len(lines),
-		Rejections: rejections,
-	}
 }

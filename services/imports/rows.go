@@ -21,91 +21,162 @@ const (
 	defaultLeavingChildWelfare = false
 )
 
-// batch checks the rows of a file one by one and keeps those to write, as COPY rows.
-type batch struct {
+// checked is what a worker makes of one row: the rules it breaks on its own, and what the
+// same-person check (sink.sameTwice) and the COPY need.
+type checked struct {
+	line    int
+	errs    []services.FieldError // conversions, the API's rules, the territory
+	keyed   bool                  // payer and allocataire number are valid: key is the row's
+	key     string                // payer/allocataire number
+	nirHash []byte                // nil without a valid NIR
+	// When errs is empty: the birth date, and the row's COPY tuple in chunk.tuples.
+	birthDate time.Time
+	tuple     [2]int
+}
+
+// checker checks rows one by one; each worker has its own.
+type checker struct {
 	header      header
+	width       int
 	departement string
 	cipher      *pii.Cipher
+	hasher      *pii.Hasher
 	today       time.Time
 	territories map[string]bool
+}
 
-	read       int
-	rows       [][]any // the valid rows, in copyColumns order
+// chunk checks the rows of c, and encodes the valid ones.
+func (k *checker) chunk(c *chunk) {
+	c.rows = make([]checked, len(c.lines))
+	for i, line := range c.lines {
+		c.rows[i], c.tuples = k.row(line, c.cells[i*k.width:(i+1)*k.width], c.tuples)
+	}
+}
+
+// row checks the row at line: conversions, the API's rules (beneficiaries.Input.Normalize)
+// and the territory. A valid row's COPY tuple is appended to tuples, with the defaults of
+// the empty optional columns and the NIR sealed.
+func (k *checker) row(line int, rec []string, tuples []byte) (checked, []byte) {
+	var conv services.Validator
+	in := k.header.input(&conv, rec)
+	var rules services.Validator
+	in.Normalize(&rules, true, k.today)
+	errs := fieldErrors(services.MergeValidation(conv.Err(), rules.Err()))
+	r := checked{line: line, keyed: !hasField(errs, "payer") && !hasField(errs, "allocataire_number")}
+	if r.keyed {
+		r.key = *in.Payer + "/" + *in.AllocataireNumber
+	}
+	if in.NIR != nil && !hasField(errs, "nir") {
+		r.nirHash = k.hasher.AppendHash(nil, k.departement, *in.NIR)
+	}
+	if !hasField(errs, "territory_code") && !k.territories[*in.TerritoryCode] {
+		errs = append(errs, services.FieldError{Field: "territory_code", Message: "no territory " + *in.TerritoryCode})
+	}
+	r.errs = errs
+	if len(errs) == 0 {
+		r.birthDate = *in.BirthDate
+		start := len(tuples)
+		tuples = k.tuple(tuples, in, r.nirHash)
+		r.tuple = [2]int{start, len(tuples)}
+	}
+	return r, tuples
+}
+
+// tuple appends the COPY tuple of a valid row, in copyColumns order.
+func (k *checker) tuple(b []byte, in beneficiaries.Input, nirHash []byte) []byte {
+	t := startTuple(b, len(copyColumns)).text(*in.Payer).text(*in.AllocataireNumber).
+		text(*in.LastName).text(*in.FirstName).date(*in.BirthDate)
+	if nirHash != nil {
+		t = t.sized(func(b []byte) []byte { return k.cipher.AppendSeal(b, k.departement, *in.NIR) }).field(nirHash)
+	} else {
+		t = t.null().null()
+	}
+	return t.text(*in.TerritoryCode).text(valueOr(in.Commune, "")).
+		int4(int32(valueOr(in.HouseholdSize, defaultHouseholdSize))).date(*in.RightsOpenedOn).
+		boolean(valueOr(in.SubjectToRightsAndDuties, defaultSubjectToRights)).
+		nullableText(valueOr(in.Phone, "")).nullableText(valueOr(in.Email, "")).
+		boolean(valueOr(in.IndependentWorker, defaultIndependentWorker)).
+		boolean(valueOr(in.LeavingChildWelfare, defaultLeavingChildWelfare))
+}
+
+// sink takes the checked rows in file order: it rejects the same person met twice in the
+// file (the first line wins, later ones are rejected) and the rows that contradict a
+// recorded beneficiary, adds the valid rows to the batches, and counts.
+type sink struct {
+	known      *known
+	read       int // rows read
+	valid      int // rows batched
 	rejections []Rejection
 	keyLines   map[string]int // payer + allocataire number → first line
 	nirLines   map[string]int // NIR hash → first line
+	refusal    error          // why the file is refused, when it turned out malformed
 }
 
-func newBatch(h header, departement string, cipher *pii.Cipher, today time.Time, territories map[string]bool) *batch {
-	return &batch{header: h, departement: departement, cipher: cipher, today: today, territories: territories,
-		keyLines: map[string]int{}, nirLines: map[string]int{}}
+func newSink(k *known) *sink {
+	return &sink{known: k, keyLines: map[string]int{}, nirLines: map[string]int{}}
 }
 
-// add checks the row at line: conversions, the API's rules (beneficiaries.Input.Normalize),
-// the territory, and the same person twice in the file. A valid row is kept for the store.
-func (b *batch) add(line int, rec []string) {
-	b.read++
-	var conv services.Validator
-	in := b.header.input(&conv, rec)
-	var rules services.Validator
-	in.Normalize(&rules, true, b.today)
-	errs := fieldErrors(services.MergeValidation(conv.Err(), rules.Err()))
-	bad := map[string]bool{}
-	for _, f := range errs {
-		bad[f.Field] = true
-	}
-	if !bad["territory_code"] && !b.territories[*in.TerritoryCode] {
-		errs = append(errs, services.FieldError{Field: "territory_code", Message: "no territory " + *in.TerritoryCode})
-	}
-	var nirHash []byte
-	if in.NIR != nil && !bad["nir"] {
-		nirHash = b.cipher.Hash(b.departement, *in.NIR)
-	}
-	if !bad["payer"] && !bad["allocataire_number"] {
-		errs = append(errs, b.sameTwice(line, *in.Payer+"/"+*in.AllocataireNumber, nirHash)...)
-	}
-	if len(errs) > 0 {
-		for _, f := range errs {
-			b.rejections = append(b.rejections, Rejection{Line: line, Field: f.Field, Reason: f.Message})
+// take accounts for the rows of c and adds the valid ones to b: the new beneficiaries to
+// its inserts, the rows of recorded ones to its changes.
+func (s *sink) take(c *chunk, b *batch) {
+	for _, r := range c.rows {
+		s.read++
+		errs := r.errs
+		if r.keyed {
+			errs = append(errs, s.sameTwice(r.line, r.key, r.nirHash)...)
 		}
-		return
+		var id int64
+		if len(errs) == 0 {
+			id, errs = s.known.check(r)
+		}
+		if len(errs) > 0 {
+			for _, f := range errs {
+				s.rejections = append(s.rejections, Rejection{Line: r.line, Field: f.Field, Reason: f.Message})
+			}
+			continue
+		}
+		s.valid++
+		tuple := c.tuples[r.tuple[0]:r.tuple[1]]
+		if id == 0 {
+			b.inserts.add(tuple)
+		} else {
+			b.changes.addWithID(tuple, id)
+		}
 	}
-	b.rows = append(b.rows, b.copyRow(line, in, nirHash))
+}
+
+// report adds up what the sink rejected and what the store did.
+func (s *sink) report(st stored) Report {
+	lines := map[int]bool{}
+	for _, r := range s.rejections {
+		lines[r.Line] = true
+	}
+	return Report{
+		RowsRead:   s.read,
+		Created:    st.created,
+		Updated:    st.updated,
+		Unchanged:  s.valid - st.created - st.updated,
+		Rejected:   len(lines),
+		Rejections: s.rejections,
+	}
 }
 
 // sameTwice reports a key or a NIR already met on an earlier line of the file, and records
-// them when they are new. The first line wins; later ones are rejected.
-func (b *batch) sameTwice(line int, key string, nirHash []byte) []services.FieldError {
-	if first, seen := b.keyLines[key]; seen {
+// them when they are new.
+func (s *sink) sameTwice(line int, key string, nirHash []byte) []services.FieldError {
+	if first, seen := s.keyLines[key]; seen {
 		return []services.FieldError{{Field: "allocataire_number",
 			Message: fmt.Sprintf("same payer and allocataire number as line %d", first)}}
 	}
-	b.keyLines[key] = line
+	s.keyLines[key] = line
 	if nirHash == nil {
 		return nil
 	}
-	if first, seen := b.nirLines[string(nirHash)]; seen {
+	if first, seen := s.nirLines[string(nirHash)]; seen {
 		return []services.FieldError{{Field: "nir", Message: fmt.Sprintf("same NIR as line %d, another allocataire", first)}}
 	}
-	b.nirLines[string(nirHash)] = line
+	s.nirLines[string(nirHash)] = line
 	return nil
-}
-
-// copyRow is a valid row in copyColumns order, with the defaults of the empty optional
-// columns and the NIR sealed.
-func (b *batch) copyRow(line int, in beneficiaries.Input, nirHash []byte) []any {
-	var nirCiphertext any
-	var nirHashValue any
-	if nirHash != nil {
-		nirCiphertext, nirHashValue = b.cipher.Seal(b.departement, *in.NIR), nirHash
-	}
-	return []any{
-		int32(line), *in.Payer, *in.AllocataireNumber, *in.LastName, *in.FirstName, *in.BirthDate,
-		nirCiphertext, nirHashValue, *in.TerritoryCode, valueOr(in.Commune, ""),
-		int32(valueOr(in.HouseholdSize, defaultHouseholdSize)), *in.RightsOpenedOn,
-		valueOr(in.SubjectToRightsAndDuties, defaultSubjectToRights), nullIfEmpty(in.Phone), nullIfEmpty(in.Email),
-		valueOr(in.IndependentWorker, defaultIndependentWorker), valueOr(in.LeavingChildWelfare, defaultLeavingChildWelfare),
-	}
 }
 
 // input converts a row to the API's input, recording in v the cells that do not convert.
@@ -186,6 +257,16 @@ func parseBool(s string) (bool, error) {
 	return false, errors.New("not a flag")
 }
 
+// hasField reports whether errs holds an error on field.
+func hasField(errs []services.FieldError, field string) bool {
+	for _, f := range errs {
+		if f.Field == field {
+			return true
+		}
+	}
+	return false
+}
+
 func fieldErrors(err error) []services.FieldError {
 	var ve *services.ValidationError
 	if errors.As(err, &ve) {
@@ -199,11 +280,4 @@ func valueOr[T any](p *T, def T) T {
 		return def
 	}
 	return *p
-}
-
-func nullIfEmpty(s *string) any {
-	if s == nil || *s == "" {
-		return nil
-	}
-	return *s
 }

@@ -10,9 +10,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -102,11 +105,20 @@ func NewCipher(dataKey []byte) (*Cipher, error) {
 
 // Seal encrypts a normalized NIR of departement: nonce followed by the ciphertext.
 func (c *Cipher) Seal(departement, nir string) []byte {
-	nonce := make([]byte, c.aead.NonceSize())
+	return c.AppendSeal(nil, departement, nir)
+}
+
+// AppendSeal appends what Seal returns to dst, for callers that fill one buffer with many.
+func (c *Cipher) AppendSeal(dst []byte, departement, nir string) []byte {
+	n := c.aead.NonceSize()
+	dst = slices.Grow(dst, n+len(nir)+c.aead.Overhead())
+	start := len(dst)
+	dst = dst[:start+n]
+	nonce := dst[start:]
 	if _, err := rand.Read(nonce); err != nil {
 		panic(fmt.Sprintf("pii: no randomness: %v", err)) // crypto/rand does not fail on Linux
 	}
-	return c.aead.Seal(nonce, nonce, []byte(nir), []byte(departement))
+	return c.aead.Seal(dst, nonce, []byte(nir), []byte(departement))
 }
 
 // Open decrypts what Seal produced for the same département.
@@ -124,9 +136,25 @@ func (c *Cipher) Open(departement string, sealed []byte) (string, error) {
 
 // Hash is the keyed hash of a normalized NIR of departement, equal for equal NIRs.
 func (c *Cipher) Hash(departement, nir string) []byte {
-	m := hmac.New(sha256.New, c.hashKey)
-	m.Write([]byte(departement))
-	m.Write([]byte{0})
-	m.Write([]byte(nir))
-	return m.Sum(nil)
+	return c.NewHasher().AppendHash(nil, departement, nir)
+}
+
+// Hasher computes Hash many times over without setting up the HMAC each time. It is not
+// safe for concurrent use: take one per goroutine.
+type Hasher struct {
+	mac hash.Hash
+}
+
+// NewHasher returns a Hasher under c's lookup key.
+func (c *Cipher) NewHasher() *Hasher {
+	return &Hasher{mac: hmac.New(sha256.New, c.hashKey)}
+}
+
+// AppendHash appends the Hash of nir of departement to dst.
+func (h *Hasher) AppendHash(dst []byte, departement, nir string) []byte {
+	h.mac.Reset()
+	io.WriteString(h.mac, departement)
+	h.mac.Write([]byte{0})
+	io.WriteString(h.mac, nir)
+	return h.mac.Sum(dst)
 }

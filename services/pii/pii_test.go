@@ -68,3 +68,20 @@ func TestCipher(t *testing.T) {
 	_, err = other.Open("47", sealed)
 	assert.Error(t, err, "another key cannot read it")
 }
+
+func TestAppendSealAndHasher(t *testing.T) {
+	c, err := pii.NewCipher(bytes.Repeat([]byte{7}, 32))
+	require.NoError(t, err)
+	prefix := []byte("row:")
+	sealed := c.AppendSeal(prefix, "47", "185057800608436")
+	assert.Equal(t, "row:", string(sealed[:4]), "appended after what dst holds")
+	plain, err := c.Open("47", sealed[4:])
+	require.NoError(t, err)
+	assert.Equal(t, "185057800608436", plain)
+
+	h := c.NewHasher()
+	for _, nir := range []string{"185057800608436", "290122A00401578", "185057800608436"} {
+		assert.Equal(t, c.Hash("47", nir), h.AppendHash(nil, "47", nir), "a reused hasher starts afresh")
+	}
+	assert.Equal(t, append([]byte("x"), c.Hash("33", "185057800608436")...), h.AppendHash([]byte("x"), "33", "185057800608436"))
+}
