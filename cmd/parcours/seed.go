@@ -55,7 +55,7 @@ func (a *app) syntheticCmd() *cobra.Command {
 	var opts synthetic.Options
 	cmd := &cobra.Command{
 		Use:   "synthetic",
-		Short: "Generate deterministic synthetic pathways for N départements (never 47) into a fresh database",
+		Short: "Generate deterministic synthetic pathways for N départements (up to 101; 47, the demo's, last) into a fresh database",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			db, sqlDB, err := a.openDB()

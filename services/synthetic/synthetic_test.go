@@ -13,6 +13,7 @@ import (
 	"parcours/services/accompindicators"
 	"parcours/services/auth"
 	"parcours/services/cumul"
+	"parcours/services/demo"
 	"parcours/services/indicators"
 	"parcours/services/orientations"
 	"parcours/services/reports"
@@ -136,8 +137,47 @@ func TestGenerateRefusesASeededDepartementAndBadOptions(t *testing.T) {
 	var verr *services.ValidationError
 	_, err = synthetic.Generate(context.Background(), db, synthetic.Options{Departements: 0, Beneficiaries: 10})
 	assert.ErrorAs(t, err, &verr)
-	_, err = synthetic.Generate(context.Background(), db, synthetic.Options{Departements: 101, Beneficiaries: 1000})
+	_, err = synthetic.Generate(context.Background(), db, synthetic.Options{Departements: 102, Beneficiaries: 1000})
 	assert.ErrorAs(t, err, &verr)
-	assert.NotContains(t, synthetic.Codes, "47")
-	assert.Len(t, synthetic.Codes, 100)
+}
+
+func TestCodesAreTheDepartementsOfFranceWithTheDemoOneLast(t *testing.T) {
+	assert.Len(t, synthetic.Codes, 101, "96 metropolitan and 5 overseas")
+	assert.Equal(t, demo.Departement, synthetic.Codes[100], "only the national data set takes the demo département")
+	assert.NotContains(t, synthetic.Codes[:100], demo.Departement)
+	assert.Subset(t, synthetic.Codes, []string{"01", "2A", "2B", "95", "971", "972", "973", "974", "976"})
+	assert.NotContains(t, synthetic.Codes, "20")
+	assert.NotContains(t, synthetic.Codes, "975")
+	seen := map[string]bool{}
+	for _, c := range synthetic.Codes {
+		assert.False(t, seen[c], "%s twice", c)
+		seen[c] = true
+	}
+}
+
+func TestASeededDepartementIsRefusedBeforeAnythingIsWritten(t *testing.T) {
+	db := servicetest.NewDB(t)
+	require.NoError(t, db.Exec(`INSERT INTO territories (departement, code, name) VALUES ('47', '47-DEMO', 'Démo')`).Error)
+	_, err := synthetic.Generate(context.Background(), db, synthetic.Options{Departements: 101, Beneficiaries: 101, Seed: 1})
+	assert.ErrorIs(t, err, services.ErrConflict)
+	var territories, beneficiaries int64
+	require.NoError(t, db.Table("territories").Count(&territories).Error)
+	require.NoError(t, db.Table("beneficiaries").Count(&beneficiaries).Error)
+	assert.Equal(t, [2]int64{1, 0}, [2]int64{territories, beneficiaries}, "no other département set up")
+}
+
+// schemaSQL lists the constraints and indexes of the public tables, with their definitions.
+const schemaSQL = `SELECT conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
+	WHERE connamespace = 'public'::regnamespace
+UNION ALL
+SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'
+ORDER BY 1`
+
+func TestTheCopyPutsEveryKeyAndIndexBack(t *testing.T) {
+	var fresh, seeded []string
+	require.NoError(t, servicetest.NewDB(t).Raw(schemaSQL).Scan(&fresh).Error)
+	db, _ := generate(t, synthetic.Options{Departements: 1, Beneficiaries: 50, Seed: 1})
+	require.NoError(t, db.Raw(schemaSQL).Scan(&seeded).Error)
+	assert.NotEmpty(t, fresh)
+	assert.Equal(t, fresh, seeded)
 }
