@@ -1,11 +1,13 @@
 package api
 
 import (
+	"bufio"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"parcours/api/export"
 	"parcours/services"
 	"parcours/services/auth"
 	"parcours/services/expenses"
@@ -97,7 +99,13 @@ func registerExpenses(v1 *gin.RouterGroup, d Deps) {
 	v1.POST("/expenses/:id/reverse", adminOnly, postToID[reverseRequest](expenseView, http.StatusCreated, h.svc.Reverse))
 }
 
+// list answers one page of the ledger as JSON or, with ?format=csv, the whole of the ledger
+// the filters select as a CSV download streamed as it is read.
 func (h expenseHandlers) list(c *gin.Context) error {
+	csvFormat, err := ledgerFormat(c)
+	if err != nil {
+		return err
+	}
 	page, err := pageRequest(c)
 	if err != nil {
 		return err
@@ -106,12 +114,56 @@ func (h expenseHandlers) list(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := h.svc.List(c.Request.Context(), expenses.Filter{ActionCode: c.Query("action"), From: from, To: to, Page: page})
+	filter := expenses.Filter{ActionCode: c.Query("action"), From: from, To: to, Page: page}
+	if csvFormat {
+		return h.export(c, filter)
+	}
+	res, err := h.svc.List(c.Request.Context(), filter)
 	if err != nil {
 		return err
 	}
 	c.JSON(http.StatusOK, newListResponse(res, toExpenseDTO))
 	return nil
+}
+
+// ledgerFormat reads ?format=: json (the default) or csv, which takes neither limit nor
+// cursor (it is the whole ledger the filters select); it reports whether csv was asked.
+func ledgerFormat(c *gin.Context) (bool, error) {
+	switch c.DefaultQuery("format", "json") {
+	case "json":
+		return false, nil
+	case "csv":
+		var fields []services.FieldError
+		for _, name := range []string{"limit", "cursor"} {
+			if _, ok := c.GetQuery(name); ok {
+				fields = append(fields, services.FieldError{Field: name, Message: "does not apply to format=csv, the whole ledger the filters select"})
+			}
+		}
+		if len(fields) > 0 {
+			return true, badRequest("invalid query parameters", fields...)
+		}
+		return true, nil
+	}
+	return false, badRequest("unknown format", services.FieldError{Field: "format", Message: "must be json or csv"})
+}
+
+// export streams the entries filter selects as CSV, each row written as PostgreSQL sends it
+// (see streamDownload for an error after the first bytes).
+func (h expenseHandlers) export(c *gin.Context, filter expenses.Filter) error {
+	p, err := services.Caller(c.Request.Context())
+	if err != nil {
+		return err
+	}
+	return streamDownload(c, export.LedgerFilename(p.Departement), export.CSVContentType, func(w *bufio.Writer) error {
+		ledger, err := export.NewLedgerCSV(w)
+		if err != nil {
+			return err
+		}
+		if _, err := h.svc.Export(c.Request.Context(), filter, ledger.Write); err != nil {
+			return err
+		}
+		return ledger.Flush()
+	})
 }
 
 // queryDateRange reads the optional ?from= and ?to= dates; to must not be before from.

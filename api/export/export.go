@@ -162,14 +162,22 @@ func Filename(y budget.Year, ext string) string {
 // '-' and '_' in the département code are replaced by '_' so the name is safe in a
 // Content-Disposition header.
 func filename(prefix, departement string, year int, ext string) string {
-	dep := strings.Map(func(r rune) rune {
+	return withExt(fmt.Sprintf("%s-%s-%d", prefix, safeName(departement), year), ext)
+}
+
+// safeName replaces the characters of s other than letters, digits, '-' and '_' by '_'.
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
 			return r
 		}
 		return '_'
-	}, departement)
-	name := fmt.Sprintf("%s-%s-%d", prefix, dep, year)
+	}, s)
+}
+
+// withExt adds the extension ext ("csv" or ".csv"; none when empty) to name.
+func withExt(name, ext string) string {
 	if ext = strings.TrimPrefix(ext, "."); ext != "" {
 		name += "." + ext
 	}

@@ -31,6 +31,7 @@ type config struct {
 	concurrency   int
 	importOutput  string // the output of the import benchmark (go test -bench)
 	importFile    string // the flux file the import benchmark imported
+	national      int    // beneficiaries of the national data set of report_national; 0 skips it
 }
 
 func main() {
@@ -43,6 +44,8 @@ func main() {
 	flag.IntVar(&cfg.concurrency, "c", 16, "concurrent clients")
 	flag.StringVar(&cfg.importOutput, "import-output", "", "output of the import benchmark, for its rows/s")
 	flag.StringVar(&cfg.importFile, "import-file", "", "the flux file the import benchmark imported")
+	flag.IntVar(&cfg.national, "national", nationalBeneficiaries,
+		"beneficiaries of the national data set (101 départements, in a second database) of report_national; 0 skips it")
 	flag.Parse()
 	cfg.databaseURL = os.Getenv("DATABASE_URL")
 	if err := run(context.Background(), cfg); err != nil {
@@ -87,13 +90,21 @@ func run(ctx context.Context, cfg config) error {
 		}
 		fmt.Println(l)
 	}
-	fmt.Println(notMeasured("report_national", "the national data set (2 000 000 beneficiaries) is not seeded by make bench yet"))
+	national, err := benchNational(ctx, cfg, b)
+	if err != nil {
+		return err
+	}
+	fmt.Println(national)
 	l, err := benchImport(ctx, cfg, b)
 	if err != nil {
 		return err
 	}
 	fmt.Println(l)
-	fmt.Println(notMeasured("export_rss_mb", "the 1 000 000-row streaming export and its RSS probe are not built yet"))
+	export, err := benchExport(ctx, cfg, b)
+	if err != nil {
+		return err
+	}
+	fmt.Println(export)
 	return nil
 }
 

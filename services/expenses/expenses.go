@@ -210,17 +210,7 @@ func (s *Service) List(ctx context.Context, f Filter) (services.Page[Expense], e
 	if err := v.Err(); err != nil {
 		return services.Page[Expense]{}, err
 	}
-	q := services.Conn(ctx, s.db).Table("expenses e").Select("e.*, a.code AS action_code, a.year").
-		Joins("JOIN actions a ON a.id = e.action_id").Where("e.departement = ? AND e.id > ?", p.Departement, after)
-	if f.ActionCode != "" {
-		q = q.Where("a.code = ?", f.ActionCode)
-	}
-	if f.From != nil {
-		q = q.Where("e.entry_date >= ?", f.From.Format(time.DateOnly))
-	}
-	if f.To != nil {
-		q = q.Where("e.entry_date <= ?", f.To.Format(time.DateOnly))
-	}
+	q := ledger(services.Conn(ctx, s.db), p.Departement, f).Where("e.id > ?", after)
 	var rows []listedRow
 	if err := q.Order("e.id").Limit(f.Page.Limit + 1).Scan(&rows).Error; err != nil {
 		return services.Page[Expense]{}, fmt.Errorf("list expenses: %w", err)
