@@ -77,6 +77,20 @@ bench-in-db:
 	chmod 644 $$dir/flux.csv && \
 	$(GO) run ./cmd/parcoursbench -bin $(BIN) -import-output $$dir/import.txt -import-file $$dir/flux.csv
 
+## loadtest: LOAD_DURATION (default 3m) of mixed traffic at LOAD_RATE req/s (default 50) against
+## the real server on a loopback port, in a throwaway cluster (cmd/parcoursload, vegeta); fails
+## on any 5xx, any unanswered request, or a database that does not hold exactly the writes
+## acknowledged with a 2xx
+.PHONY: loadtest loadtest-in-db
+LOAD_DURATION ?= 3m
+LOAD_RATE     ?= 50
+loadtest: build
+	scripts/pg.sh test $(MAKE) --no-print-directory loadtest-in-db
+
+# loadtest-in-db runs the load test against the DATABASE_URL that scripts/pg.sh test provides.
+loadtest-in-db:
+	$(GO) run ./cmd/parcoursload -bin $(BIN) -duration $(LOAD_DURATION) -rate $(LOAD_RATE)
+
 ## lint: gofmt and go vet
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

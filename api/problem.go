@@ -2,11 +2,19 @@ package api
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"parcours/services"
 	"parcours/services/audit"
@@ -144,12 +152,50 @@ func renderError(c *gin.Context, err error) {
 		abortWithProblem(c, http.StatusForbidden, err.Error())
 	case errors.Is(err, services.ErrValidation):
 		abortWithProblem(c, http.StatusUnprocessableEntity, err.Error())
+	case databaseUnavailable(err):
+		slog.WarnContext(c.Request.Context(), "database unavailable", "request_id", audit.RequestID(c.Request.Context()),
+			"route", c.FullPath(), "error", err)
+		c.Header("Retry-After", strconv.Itoa(RetryAfterSeconds))
+		abortWithProblem(c, http.StatusServiceUnavailable, "the database cannot be reached; retry later (a POST retried with the same Idempotency-Key is never applied twice)")
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		slog.WarnContext(c.Request.Context(), "request cancelled", "request_id", audit.RequestID(c.Request.Context()), "error", err)
+		c.Header("Retry-After", strconv.Itoa(RetryAfterSeconds))
 		abortWithProblem(c, http.StatusServiceUnavailable, "the request was cancelled or timed out")
 	default:
 		slog.ErrorContext(c.Request.Context(), "unhandled error", "request_id", audit.RequestID(c.Request.Context()),
 			"route", c.FullPath(), "error", err)
 		abortWithProblem(c, http.StatusInternalServerError, "an unexpected error occurred; quote the request id to support")
 	}
+}
+
+// RetryAfterSeconds is the Retry-After of a 503: how long a client should wait before it
+// retries while the database is down or restarting.
+const RetryAfterSeconds = 5
+
+// unavailableStates are the SQLSTATEs outside class 08 (connection exception) that say the
+// server cannot serve this connection now: admin_shutdown, crash_shutdown, cannot_connect_now
+// (starting up or shutting down), too_many_connections.
+var unavailableStates = []string{"57P01", "57P02", "57P03", "53300"}
+
+// databaseUnavailable tells whether err means the database could not be reached or dropped
+// the connection — a failure of the service's dependency, not of the request, which a retry
+// after a while may cure (503) — rather than a bug (500). Such an error never leaves a
+// partial write: the transaction it interrupted is rolled back by the server (unless the
+// connection broke after its COMMIT reached the server: retry writes with an Idempotency-Key).
+func databaseUnavailable(err error) bool {
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return strings.HasPrefix(pgErr.Code, "08") || slices.Contains(unavailableStates, pgErr.Code)
+	}
+	if _, ok := errors.AsType[*pgconn.ConnectError](err); ok {
+		return true
+	}
+	if _, ok := errors.AsType[net.Error](err); ok {
+		return true
+	}
+	for _, target := range []error{pgconn.ErrConnClosed, driver.ErrBadConn, sql.ErrConnDone, io.ErrUnexpectedEOF, io.EOF} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
 }

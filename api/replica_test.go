@@ -1,19 +1,11 @@
 package api_test
 
 import (
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
-	"sort"
-	"strconv"
 	"testing"
 	"time"
 
@@ -25,6 +17,7 @@ import (
 	"parcours/models"
 	"parcours/services/health"
 	"parcours/services/indicators"
+	"parcours/services/servicetest"
 )
 
 // TestReportsReadFromTheReplica starts a real streaming standby of the test cluster and
@@ -111,36 +104,18 @@ func otherFunders(t *testing.T, rec *httptest.ResponseRecorder, code string) str
 	return ""
 }
 
-// startStandby makes a physical standby of the cluster behind primary with pg_basebackup -R,
-// starts it on a free port, and returns a handle on the same database there; the standby is
-// stopped and removed when the test ends.
+// startStandby makes a physical standby of the cluster behind primary (servicetest.StartStandby:
+// pg_basebackup -R), and returns a handle on the same database there; the standby is stopped
+// and removed when the test ends.
 func startStandby(t *testing.T, primary *gorm.DB) *gorm.DB {
 	t.Helper()
-	bin := postgresBinaries(t)
-	server, err := url.Parse(os.Getenv("DATABASE_URL"))
-	require.NoError(t, err, "DATABASE_URL")
 	var database, maxConns string
 	require.NoError(t, primary.Raw("SELECT current_database()").Scan(&database).Error)
 	require.NoError(t, primary.Raw("SHOW max_connections").Scan(&maxConns).Error)
-
-	dir, err := os.MkdirTemp("", "parcours-standby-")
-	require.NoError(t, err)
-	require.NoError(t, os.Chmod(dir, 0o755))
-	data, port := filepath.Join(dir, "data"), freePort(t)
-	asOwner(t, dir)
-	t.Cleanup(func() {
-		_ = pgCommand(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop").Run()
-		_ = os.RemoveAll(dir)
-	})
-
-	runCommand(t, pgCommand(filepath.Join(bin, "pg_basebackup"), "-h", server.Hostname(), "-p", server.Port(), "-U", "postgres",
-		"-D", data, "-R", "-X", "stream", "-c", "fast", "--no-sync"))
 	// A hot standby needs at least the primary's max_connections.
-	runCommand(t, pgCommand(filepath.Join(bin, "pg_ctl"), "-D", data, "-w", "-t", "60", "-l", filepath.Join(dir, "standby.log"),
-		"-o", fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -c unix_socket_directories=%s -c fsync=off -c max_connections=%s",
-			port, data, maxConns), "start"))
+	standby := servicetest.StartStandby(t, os.Getenv("DATABASE_URL"), "max_connections="+maxConns)
 
-	db, err := models.Open(fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", port, database), models.PoolConfig{MaxOpenConns: 4})
+	db, err := models.Open(standby.URL(database), models.PoolConfig{MaxOpenConns: 4})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if s, err := db.DB(); err == nil {
@@ -166,59 +141,4 @@ func waitForReplay(t *testing.T, primary, standby *gorm.DB) {
 		require.True(t, time.Now().Before(deadline), "the standby did not replay %s within 30s", lsn)
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// postgresBinaries is the newest /usr/lib/postgresql/*/bin with pg_basebackup, as scripts/pg.sh picks.
-func postgresBinaries(t *testing.T) string {
-	t.Helper()
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-	sort.Slice(dirs, func(i, j int) bool { return versionOf(dirs[i]) > versionOf(dirs[j]) })
-	for _, dir := range dirs {
-		if _, err := os.Stat(filepath.Join(dir, "pg_basebackup")); err == nil {
-			return dir
-		}
-	}
-	t.Fatal("no PostgreSQL binaries under /usr/lib/postgresql/*/bin")
-	return ""
-}
-
-func versionOf(bindir string) int {
-	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(bindir)))
-	return n
-}
-
-// pgCommand runs a PostgreSQL binary as the postgres user when we are root (the server
-// refuses to run as root), as scripts/pg.sh does.
-func pgCommand(name string, args ...string) *exec.Cmd {
-	if os.Geteuid() == 0 {
-		return exec.Command("runuser", append([]string{"-u", "postgres", "--", name}, args...)...)
-	}
-	return exec.Command(name, args...)
-}
-
-// asOwner hands dir to the postgres user when we are root.
-func asOwner(t *testing.T, dir string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		return
-	}
-	u, err := user.Lookup("postgres")
-	require.NoError(t, err)
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	require.NoError(t, os.Chown(dir, uid, gid))
-}
-
-func runCommand(t *testing.T, cmd *exec.Cmd) {
-	t.Helper()
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s: %s", cmd.String(), out)
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

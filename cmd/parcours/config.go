@@ -28,10 +28,13 @@ type Config struct {
 	MaxImportBytes  int64         // PARCOURS_MAX_IMPORT_BYTES
 	DBMaxConns      int           // PARCOURS_DB_MAX_CONNS
 	ShutdownTimeout time.Duration // PARCOURS_SHUTDOWN_TIMEOUT
+	DBDialTimeout   time.Duration // PARCOURS_DB_CONNECT_TIMEOUT: bound on opening a database connection; 0: none
+	RequestTimeout  time.Duration // PARCOURS_REQUEST_TIMEOUT: bound on a request's work in serve (database waits included); 0: none
 	TokenLeeway     time.Duration // PARCOURS_TOKEN_LEEWAY
 	PublicURL       string        // PARCOURS_PUBLIC_URL: where browsers reach the server
 	PartnerRate     float64       // PARCOURS_PARTNER_RATE: requests per second per partner client
 	PartnerBurst    int           // PARCOURS_PARTNER_BURST: requests at once per partner client
+	PprofAddr       string        // PARCOURS_PPROF_ADDR: a loopback host:port serving net/http/pprof; "": off
 }
 
 // loadConfig parses and validates the environment read through getenv.
@@ -92,16 +95,22 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		MaxImportBytes:  integer("PARCOURS_MAX_IMPORT_BYTES", 64<<20),
 		DBMaxConns:      int(integer("PARCOURS_DB_MAX_CONNS", 20)),
 		ShutdownTimeout: duration("PARCOURS_SHUTDOWN_TIMEOUT", 20*time.Second),
+		DBDialTimeout:   duration("PARCOURS_DB_CONNECT_TIMEOUT", 5*time.Second),
+		RequestTimeout:  duration("PARCOURS_REQUEST_TIMEOUT", time.Minute),
 		TokenLeeway:     duration("PARCOURS_TOKEN_LEEWAY", 30*time.Second),
 		PublicURL:       strings.TrimRight(str("PARCOURS_PUBLIC_URL", "http://localhost:8080"), "/"),
 		PartnerRate:     number("PARCOURS_PARTNER_RATE", 10),
 		PartnerBurst:    int(integer("PARCOURS_PARTNER_BURST", 20)),
+		PprofAddr:       str("PARCOURS_PPROF_ADDR", ""),
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(str("PARCOURS_LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("PARCOURS_LOG_LEVEL: want debug, info, warn or error: %w", err))
 	}
 	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("PARCOURS_ADDR: want host:port such as :8080: %w", err))
+	}
+	if cfg.PprofAddr != "" && !isLoopback(cfg.PprofAddr) {
+		errs = append(errs, errors.New("PARCOURS_PPROF_ADDR: want a loopback host:port such as 127.0.0.1:6060 (profiles must not be reachable from the network)"))
 	}
 	if !auth.ValidDepartement(cfg.Departement) {
 		errs = append(errs, fmt.Errorf("PARCOURS_DEPARTEMENT: %q is not a département code", cfg.Departement))
@@ -124,6 +133,34 @@ func loadConfig(getenv func(string) string) (Config, error) {
 func isPostgresURL(raw string) bool {
 	u, err := url.Parse(raw)
 	return err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql")
+}
+
+// isLoopback tells whether addr is host:port with a host that only the machine itself can
+// reach: localhost or a loopback IP (127.0.0.0/8, ::1). An empty host listens everywhere.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// databaseURL is raw with a connect_timeout of PARCOURS_DB_CONNECT_TIMEOUT (whole seconds,
+// rounded up) unless raw sets one: without it, a database host that does not answer holds
+// every request that needs a new connection for the system's TCP timeout (minutes).
+func (c Config) databaseURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || c.DBDialTimeout <= 0 || u.Query().Has("connect_timeout") {
+		return raw
+	}
+	q := u.Query()
+	q.Set("connect_timeout", strconv.FormatFloat(math.Ceil(c.DBDialTimeout.Seconds()), 'f', 0, 64))
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // requireDatabase fails when DATABASE_URL is unset.
@@ -149,10 +186,13 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("max_import_bytes", c.MaxImportBytes),
 		slog.Int("db_max_conns", c.DBMaxConns),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Duration("db_connect_timeout", c.DBDialTimeout),
+		slog.Duration("request_timeout", c.RequestTimeout),
 		slog.Duration("token_leeway", c.TokenLeeway),
 		slog.String("public_url", c.PublicURL),
 		slog.Float64("partner_rate", c.PartnerRate),
 		slog.Int("partner_burst", c.PartnerBurst),
+		slog.String("pprof_addr", c.PprofAddr),
 	)
 }
 

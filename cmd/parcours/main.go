@@ -63,7 +63,7 @@ func (a *app) openDB() (*gorm.DB, *sql.DB, error) {
 	if err := a.cfg.requireDatabase(); err != nil {
 		return nil, nil, err
 	}
-	db, err := models.Open(a.cfg.DatabaseURL, models.PoolConfig{MaxOpenConns: a.cfg.DBMaxConns, MaxIdleConns: a.cfg.DBMaxConns})
+	db, err := models.Open(a.cfg.databaseURL(a.cfg.DatabaseURL), models.PoolConfig{MaxOpenConns: a.cfg.DBMaxConns, MaxIdleConns: a.cfg.DBMaxConns})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -63,12 +63,15 @@ func (a *app) serve(ctx context.Context) error {
 		PartnerRate: a.cfg.PartnerRate, PartnerBurst: a.cfg.PartnerBurst,
 	})
 	go a.purgeIdempotencyKeys(ctx, idempotency.New(db, 0))
+	if err := a.startPprof(ctx); err != nil {
+		return err
+	}
 	srv := &http.Server{
 		Addr:              a.cfg.Addr,
-		Handler:           router,
+		Handler:           withDeadline(router, a.cfg.RequestTimeout),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
+		WriteTimeout:      writeTimeout(a.cfg.RequestTimeout),
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
@@ -95,13 +98,21 @@ func (a *app) serve(ctx context.Context) error {
 	return nil
 }
 
+// writeTimeout leaves a request that reached its deadline 5 s to write its 503.
+func writeTimeout(requestTimeout time.Duration) time.Duration {
+	if requestTimeout <= 0 {
+		return 60 * time.Second
+	}
+	return requestTimeout + 5*time.Second
+}
+
 // openReplica connects to DATABASE_REPLICA_URL, where the report routes read; nil when it is
 // unset (the reports then read the primary).
 func (a *app) openReplica() (*gorm.DB, error) {
 	if a.cfg.ReplicaURL == "" {
 		return nil, nil
 	}
-	db, err := models.Open(a.cfg.ReplicaURL, models.PoolConfig{MaxOpenConns: a.cfg.DBMaxConns, MaxIdleConns: a.cfg.DBMaxConns})
+	db, err := models.Open(a.cfg.databaseURL(a.cfg.ReplicaURL), models.PoolConfig{MaxOpenConns: a.cfg.DBMaxConns, MaxIdleConns: a.cfg.DBMaxConns})
 	if err != nil {
 		return nil, fmt.Errorf("read replica: %w", err)
 	}
