@@ -83,9 +83,9 @@ func benchWrite(ctx context.Context, cfg config, b *bench) (line, error) {
 		return line{}, err
 	}
 	today := time.Now().Format(time.DateOnly)
-	ours, err := load(cfg.writes, cfg.concurrency, func(i int) error {
-		body := fmt.Sprintf(`{"route":"sociale","organisation_id":%d,"decided_on":%q,"origin":"individual"}`, ids.organisation, today)
-		return b.srv.do(http.MethodPost, fmt.Sprintf("/api/v1/beneficiaries/%d/orientations", ids.first+int64(i)), []byte(body), http.StatusCreated)
+	body := []byte(fmt.Sprintf(`{"route":"sociale","organisation_id":%d,"decided_on":%q,"origin":"individual"}`, ids.organisation, today))
+	ours, err := load(b.srv, cfg.writes, cfg.concurrency, func(cn *conn, i int) error {
+		return cn.do(http.MethodPost, fmt.Sprintf("/api/v1/beneficiaries/%d/orientations", ids.first+int64(i)), body, http.StatusCreated)
 	})
 	if err != nil {
 		return line{}, fmt.Errorf("write: %w", err)
@@ -107,9 +107,9 @@ func benchRead(ctx context.Context, cfg config, b *bench) (line, error) {
 	if err != nil {
 		return line{}, err
 	}
-	ours, err := load(cfg.reads, cfg.concurrency, func(i int) error {
+	ours, err := load(b.srv, cfg.reads, cfg.concurrency, func(cn *conn, i int) error {
 		id := ids.first + int64(i)%ids.count
-		return b.srv.do(http.MethodGet, fmt.Sprintf("/api/v1/beneficiaries/%d", id), nil, http.StatusOK)
+		return cn.do(http.MethodGet, fmt.Sprintf("/api/v1/beneficiaries/%d", id), nil, http.StatusOK)
 	})
 	if err != nil {
 		return line{}, fmt.Errorf("read: %w", err)
@@ -122,20 +122,39 @@ func benchRead(ctx context.Context, cfg config, b *bench) (line, error) {
 	return line{name: "read", unit: "req/s", ours: ours, baseline: baseline, target: 0.5, higherIsBetter: true}, nil
 }
 
-// writeScript is the SQL of recording an orientation decision: the checks' lookups, the
-// supersession of the current decision and its audit row, the new decision and its audit
-// row. Client k only touches beneficiaries lo + k + 16·j, so no two clients collide.
-const writeScript = `\set bid :lo + :client_id + 16 * random(0, :span)
+// writeScript is the SQL of recording an orientation decision, one plain statement per step
+// of the API's transaction: the lock on the beneficiary and the checks' lookups, then, when
+// there is a current decision, its supersession, its audit row and its feed event, then the
+// new decision, its audit row and feed event (the feed's INSERT … SELECT of the decision's
+// public fields, as services/feed writes it), and the decision with the names of its
+// organisation and referent, which the API answers with. Client k only touches beneficiaries
+// lo + k + 16·j, so no two clients collide.
+var writeScript = `\set bid :lo + :client_id + 16 * random(0, :span)
 BEGIN;
-SELECT id, departement, rights_opened_on FROM beneficiaries WHERE id = :bid AND departement = '01';
-SELECT id, decided_on FROM orientations WHERE beneficiary_id = :bid AND current;
+SELECT id, departement, rights_opened_on FROM beneficiaries WHERE id = :bid AND departement = '01' FOR NO KEY UPDATE;
+SELECT coalesce(max(id), 0) AS prev, count(*) AS has_prev FROM orientations WHERE beneficiary_id = :bid AND current \gset
 SELECT count(*) FROM organisations WHERE id = :org AND departement = '01';
-UPDATE orientations SET current = false, superseded_on = CURRENT_DATE WHERE beneficiary_id = :bid AND current;
-INSERT INTO audit_events (departement, actor, role, action, resource, resource_id) VALUES ('01', 'pgbench', 'admin', 'update', 'orientation', :bid::text);
-INSERT INTO orientations (departement, beneficiary_id, route, organisation_id, decided_on, origin) VALUES ('01', :bid, 'sociale', :org, CURRENT_DATE, 'individual');
-INSERT INTO audit_events (departement, actor, role, action, resource, resource_id) VALUES ('01', 'pgbench', 'admin', 'create', 'orientation', :bid::text);
+\if :has_prev
+UPDATE orientations SET current = false, superseded_on = CURRENT_DATE WHERE id = :prev AND current;
+INSERT INTO audit_events (departement, actor, role, action, resource, resource_id) VALUES ('01', 'pgbench', 'admin', 'update', 'orientation', :prev::text);
+` + outboxInsert(":prev", "updated") + `
+\endif
+INSERT INTO orientations (departement, beneficiary_id, route, organisation_id, decided_on, origin) VALUES ('01', :bid, 'sociale', :org, CURRENT_DATE, 'individual') RETURNING id AS new \gset
+INSERT INTO audit_events (departement, actor, role, action, resource, resource_id) VALUES ('01', 'pgbench', 'admin', 'create', 'orientation', :new::text);
+` + outboxInsert(":new", "created") + `
+SELECT o.*, org.name, CASE WHEN r.id IS NULL THEN NULL ELSE r.first_name || ' ' || r.last_name END FROM orientations o JOIN organisations org ON org.id = o.organisation_id LEFT JOIN referents r ON r.id = o.referent_id WHERE o.id = :new;
 END;
 `
+
+// outboxInsert is the feed event of orientation id (a pgbench variable), on one line.
+func outboxInsert(id, action string) string {
+	return "INSERT INTO outbox_events (departement, entity_id, beneficiary_id, organisation_id, territory_code, payload, entity_type, action) " +
+		"SELECT o.departement, o.id, o.beneficiary_id, o.organisation_id, b.territory_code, " +
+		"jsonb_build_object('id', o.id, 'beneficiary_id', o.beneficiary_id, 'route', o.route, 'organisation_id', o.organisation_id, " +
+		"'referent_id', o.referent_id, 'decided_on', o.decided_on, 'notified_on', o.notified_on, 'origin', o.origin, " +
+		"'convocation_id', o.convocation_id, 'current', o.current, 'superseded_on', o.superseded_on), 'orientation', '" + action + "' " +
+		"FROM orientations o JOIN beneficiaries b ON b.id = o.beneficiary_id WHERE o.id = " + id + ";"
+}
 
 // readScript is the SQL of reading one beneficiary: the row and the audit row of the read.
 const readScript = `\set bid :lo + random(0, :n - 1)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -90,18 +91,75 @@ func (s *server) do(method, path string, body []byte, want int) error {
 	return nil
 }
 
-// load runs n calls of call(i), i in [0, n), on c workers and returns the calls per second.
-func load(n, c int, call func(i int) error) (float64, error) {
+// conn is one keep-alive HTTP/1.1 connection to the server, held by one load-generating
+// worker as a pgbench client holds its database connection: each request is written as bytes
+// and its answer read with net/http's parser, without the http.Client's connection pool and
+// its two goroutines per connection, whose scheduling would take CPU from the server and
+// PostgreSQL on the cores they all share.
+type conn struct {
+	s   *server
+	c   net.Conn
+	r   *bufio.Reader
+	req bytes.Buffer
+}
+
+// dial opens a connection to the server.
+func (s *server) dial() (*conn, error) {
+	c, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
+	if err != nil {
+		return nil, err
+	}
+	return &conn{s: s, c: c, r: bufio.NewReader(c)}, nil
+}
+
+// do sends one request with the admin token and fails on any status but want.
+func (c *conn) do(method, path string, body []byte, want int) error {
+	c.req.Reset()
+	fmt.Fprintf(&c.req, "%s %s HTTP/1.1\r\nHost: parcoursbench\r\nAuthorization: Bearer %s\r\n", method, path, c.s.token)
+	if body != nil {
+		fmt.Fprintf(&c.req, "Content-Type: application/json\r\nContent-Length: %d\r\n", len(body))
+	}
+	c.req.WriteString("\r\n")
+	c.req.Write(body)
+	if _, err := c.c.Write(c.req.Bytes()); err != nil {
+		return err
+	}
+	resp, err := http.ReadResponse(c.r, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != want {
+		msg, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, msg)
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	return err
+}
+
+// load runs n calls of call(cn, i), i in [0, n), on c workers, each with its own connection
+// to the server, and returns the calls per second. As pgbench's tps "without initial
+// connection time", the clock starts once every worker is connected.
+func load(s *server, n, c int, call func(cn *conn, i int) error) (float64, error) {
+	conns := make([]*conn, c)
+	for k := range conns {
+		cn, err := s.dial()
+		if err != nil {
+			return 0, err
+		}
+		defer cn.c.Close()
+		conns[k] = cn
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, c)
 	start := time.Now()
-	for range c {
+	for _, cn := range conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-				if err := call(i); err != nil {
+				if err := call(cn, i); err != nil {
 					errs <- err
 					return
 				}

@@ -42,20 +42,22 @@ type Claims struct {
 	// principal is not narrowed by scopes.
 	Scope *string `json:"scope,omitempty"`
 	jwt.RegisteredClaims
+	header map[string]any // the token's header, once verified
 }
 
 // Tokens mints and verifies EdDSA-signed JWTs with a keyset.
 type Tokens struct {
-	keys   *Keyset
-	cfg    TokenConfig
-	now    func() time.Time
-	parser *jwt.Parser
+	keys     *Keyset
+	cfg      TokenConfig
+	now      func() time.Time
+	parser   *jwt.Parser
+	verified *verifiedCache // API bearer tokens already verified, until they expire
 }
 
 // NewTokens returns a minter and verifier; the leeway is capped at MaxLeeway.
 func NewTokens(keys *Keyset, cfg TokenConfig) *Tokens {
 	cfg.Leeway = min(max(cfg.Leeway, 0), MaxLeeway)
-	t := &Tokens{keys: keys, cfg: cfg, now: time.Now}
+	t := &Tokens{keys: keys, cfg: cfg, now: time.Now, verified: newVerifiedCache(verifiedCacheSize)}
 	t.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
 		jwt.WithIssuer(cfg.Issuer),
@@ -124,9 +126,37 @@ func (t *Tokens) mint(p Principal, ttl time.Duration, purpose string) (string, s
 // Verify checks an API bearer token: its signature (EdDSA only, key chosen by kid from the
 // local keyset), issuer, audience, expiry and issue time, and that it is no login link or
 // session token; it returns the principal it names.
+//
+// A client sends the same token with every request until it expires, and the Ed25519
+// signature check is most of the cost of a request's authentication: a token that passed
+// every check is remembered by its exact bytes (see verifiedCache) and accepted again without
+// a new signature check only while the clock is inside the window in which the full check
+// would accept it (nbf/iat and exp, with the leeway) and the key that signed it is still in
+// the keyset under its kid. Anything else goes through the full check.
 func (t *Tokens) Verify(raw string) (Principal, error) {
-	p, _, err := t.verify(raw, PurposeAPI)
-	return p, err
+	now := t.now()
+	if p, ok := t.verified.get(raw, now, t.keys); ok {
+		return p, nil
+	}
+	p, claims, err := t.verify(raw, PurposeAPI)
+	if err != nil {
+		return p, err
+	}
+	t.verified.put(raw, t.window(p, claims), now)
+	return p, nil
+}
+
+// window is the verdict of the full check of a token, for the cache: the principal, the span
+// of time in which the check accepts the token, and the key that signed it.
+func (t *Tokens) window(p Principal, claims Claims) verdict {
+	from := claims.IssuedAt.Time
+	if claims.NotBefore != nil && claims.NotBefore.After(from) {
+		from = claims.NotBefore.Time
+	}
+	v := verdict{principal: p, from: from.Add(-t.cfg.Leeway), until: claims.ExpiresAt.Add(t.cfg.Leeway)}
+	v.kid, _ = claims.header["kid"].(string)
+	v.key, _ = t.keys.PublicKey(v.kid)
+	return v
 }
 
 // VerifySession checks a browser session token as Verify checks a bearer token.
@@ -149,10 +179,11 @@ func (t *Tokens) VerifyLogin(raw string) (Principal, string, time.Time, error) {
 
 func (t *Tokens) verify(raw, purpose string) (Principal, Claims, error) {
 	var claims Claims
-	_, err := t.parser.ParseWithClaims(raw, &claims, t.keyFor)
+	tok, err := t.parser.ParseWithClaims(raw, &claims, t.keyFor)
 	if err != nil {
 		return Principal{}, claims, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
+	claims.header = tok.Header
 	if claims.IssuedAt == nil {
 		return Principal{}, claims, fmt.Errorf("%w: iat is required", ErrInvalidToken)
 	}

@@ -4,6 +4,7 @@ package beneficiaries
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -127,15 +128,40 @@ func (s *Service) Create(ctx context.Context, in Input) (Beneficiary, error) {
 }
 
 // Get returns beneficiary id if the caller may see it (else services.ErrNotFound), and
-// audits the read.
+// audits the read: one statement reads the record and writes the audit row of its read, in
+// a transaction that commits once the NIR is decrypted, so that a read that fails writes
+// nothing. The statement is built here and sent without gorm (services.WithRowTx).
 func (s *Service) Get(ctx context.Context, id int64) (Beneficiary, error) {
 	p, err := services.Caller(ctx)
 	if err != nil {
 		return Beneficiary{}, err
 	}
-	return services.AuditedRead(ctx, s.db, resource, id, func(tx *gorm.DB) (Beneficiary, error) {
-		return s.find(tx, p, id)
+	ev, err := audit.Event(ctx, audit.ActionRead, resource, strconv.FormatInt(id, 10))
+	if err != nil {
+		return Beneficiary{}, err
+	}
+	visible, args, err := VisibleSQL(p, 9)
+	if err != nil {
+		return Beneficiary{}, err
+	}
+	read := `WITH found AS (SELECT ` + rowColumns + ` FROM beneficiaries b WHERE b.id = $1 AND ` + visible + `),
+		audited AS (INSERT INTO audit_events (` + audit.Columns + `) SELECT $2, $3, $4, $5, $6, $7, $8 FROM found)
+		SELECT * FROM found`
+	args = append(append([]any{id}, audit.Values(ev)...), args...)
+	var out Beneficiary
+	err = services.WithRowTx(ctx, s.db, read, args, func(found services.Row) error {
+		var r row
+		err := found.Scan(r.fields()...)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("beneficiary %d: %w", id, services.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("read beneficiary %d: %w", id, err)
+		}
+		out, err = s.present(p, r)
+		return err
 	})
+	return out, err
 }
 
 // find reads beneficiary id as p may see it (else services.ErrNotFound), without auditing:
@@ -270,8 +296,23 @@ type row struct {
 	Status string
 }
 
+// rowColumns are the columns of a row, over beneficiaries b, in the order of row.fields.
+const rowColumns = `b.id, b.departement, b.last_name, b.first_name, b.birth_date, b.payer, b.allocataire_number,
+	b.nir_ciphertext, b.nir_hash, b.territory_code, b.commune, b.household_size, b.rights_opened_on,
+	b.subject_to_rights_and_duties, b.phone, b.email, b.independent_worker, b.leaving_child_welfare, b.version,
+	b.created_at, b.updated_at, (` + statusSQL + `) AS status`
+
+// fields are the destinations of rowColumns.
+func (r *row) fields() []any {
+	b := &r.Beneficiary
+	return []any{&b.ID, &b.Departement, &b.LastName, &b.FirstName, &b.BirthDate, &b.Payer, &b.AllocataireNumber,
+		&b.NIRCiphertext, &b.NIRHash, &b.TerritoryCode, &b.Commune, &b.HouseholdSize, &b.RightsOpenedOn,
+		&b.SubjectToRightsAndDuties, &b.Phone, &b.Email, &b.IndependentWorker, &b.LeavingChildWelfare, &b.Version,
+		&b.CreatedAt, &b.UpdatedAt, &r.Status}
+}
+
 func (s *Service) query(tx *gorm.DB, p auth.Principal, narrow func(*gorm.DB) *gorm.DB) ([]row, error) {
-	q, err := Visible(tx.Table("beneficiaries b").Select("b.*, ("+statusSQL+") AS status"), p)
+	q, err := Visible(tx.Table("beneficiaries b").Select(rowColumns), p)
 	if err != nil {
 		return nil, err
 	}

@@ -295,3 +295,29 @@ func TestPartnerSeesItsEnrolledPeople(t *testing.T) {
 	_, err = svc.Get(partner, hidden.ID)
 	assert.ErrorIs(t, err, services.ErrNotFound)
 }
+
+func TestGetAuditsEachReadItHandsOut(t *testing.T) {
+	svc, db := setup(t)
+	b, err := svc.Create(servicetest.As(agent), julie())
+	require.NoError(t, err)
+	reads := func() int64 {
+		var n int64
+		require.NoError(t, db.Table("audit_events").Where("action = 'read' AND resource = 'beneficiary' AND resource_id = ?", strconv.FormatInt(b.ID, 10)).Count(&n).Error)
+		return n
+	}
+
+	both := auth.Principal{Subject: "cms-both", Role: auth.RoleAgent, Departement: "47", Territories: []string{"47-NERAC", "47-AGEN1"}}
+	for i, p := range []auth.Principal{agent, both, {Subject: "cd47", Role: auth.RoleAdmin, Departement: "47"}} {
+		got, err := svc.Get(servicetest.As(p), b.ID)
+		require.NoError(t, err, p.Subject)
+		assert.Equal(t, b, got, "the record as it was created")
+		assert.Equal(t, int64(i+1), reads(), "one audit row per read")
+	}
+	for _, p := range []auth.Principal{nerac, {Subject: "client", Role: auth.RolePartner, Departement: "47", Organisation: "not-a-number"}} {
+		_, err := svc.Get(servicetest.As(p), b.ID)
+		assert.ErrorIs(t, err, services.ErrNotFound, p.Subject)
+	}
+	_, err = svc.Get(servicetest.As(agent), b.ID+1000)
+	assert.ErrorIs(t, err, services.ErrNotFound)
+	assert.Equal(t, int64(3), reads(), "a refused read writes nothing")
+}

@@ -26,7 +26,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -61,7 +63,7 @@ const (
 // resource is the audit resource of a read of feed events.
 const resource = "feed_event"
 
-// sources select, for each entity type, the row of the event of record @id: its
+// sources select, for each entity type, the row of the event of record e.id: its
 // département, the beneficiary, the organisation and territory the feed is scoped by, and
 // the payload — the entity's public fields, listed one by one so that no column added later
 // (let alone a NIR) leaks into the feed.
@@ -70,25 +72,25 @@ var sources = map[Entity]string{
 		jsonb_build_object('id', c.id, 'session_id', c.session_id, 'beneficiary_id', c.beneficiary_id,
 			'sent_on', c.sent_on, 'attendance', c.attendance, 'catch_up_on', c.catch_up_on,
 			'catch_up_attended', c.catch_up_attended, 'version', c.version)
-		FROM convocations c JOIN orientation_sessions s ON s.id = c.session_id WHERE c.id = @id`,
+		FROM convocations c JOIN orientation_sessions s ON s.id = c.session_id WHERE c.id = e.id`,
 	Orientation: `SELECT o.departement, o.id, o.beneficiary_id, o.organisation_id, b.territory_code,
 		jsonb_build_object('id', o.id, 'beneficiary_id', o.beneficiary_id, 'route', o.route,
 			'organisation_id', o.organisation_id, 'referent_id', o.referent_id, 'decided_on', o.decided_on,
 			'notified_on', o.notified_on, 'origin', o.origin, 'convocation_id', o.convocation_id,
 			'current', o.current, 'superseded_on', o.superseded_on)
-		FROM orientations o JOIN beneficiaries b ON b.id = o.beneficiary_id WHERE o.id = @id`,
-	Enrolment: `SELECT e.departement, e.id, e.beneficiary_id, e.organisation_id, b.territory_code,
-		jsonb_build_object('id', e.id, 'beneficiary_id', e.beneficiary_id, 'programme_code', pr.code,
-			'organisation_id', e.organisation_id, 'referent_id', e.referent_id, 'orientation_id', e.orientation_id,
-			'started_on', e.started_on, 'first_appointment_on', e.first_appointment_on, 'renewals', e.renewals,
-			'ended_on', e.ended_on, 'exit_reason', e.exit_reason, 'version', e.version)
-		FROM enrolments e JOIN programmes pr ON pr.id = e.programme_id JOIN beneficiaries b ON b.id = e.beneficiary_id
-		WHERE e.id = @id`,
-	Contract: `SELECT k.departement, k.id, k.beneficiary_id, e.organisation_id, b.territory_code,
+		FROM orientations o JOIN beneficiaries b ON b.id = o.beneficiary_id WHERE o.id = e.id`,
+	Enrolment: `SELECT en.departement, en.id, en.beneficiary_id, en.organisation_id, b.territory_code,
+		jsonb_build_object('id', en.id, 'beneficiary_id', en.beneficiary_id, 'programme_code', pr.code,
+			'organisation_id', en.organisation_id, 'referent_id', en.referent_id, 'orientation_id', en.orientation_id,
+			'started_on', en.started_on, 'first_appointment_on', en.first_appointment_on, 'renewals', en.renewals,
+			'ended_on', en.ended_on, 'exit_reason', en.exit_reason, 'version', en.version)
+		FROM enrolments en JOIN programmes pr ON pr.id = en.programme_id JOIN beneficiaries b ON b.id = en.beneficiary_id
+		WHERE en.id = e.id`,
+	Contract: `SELECT k.departement, k.id, k.beneficiary_id, en.organisation_id, b.territory_code,
 		jsonb_build_object('id', k.id, 'enrolment_id', k.enrolment_id, 'beneficiary_id', k.beneficiary_id,
 			'type', k.type, 'signed_on', k.signed_on, 'starts_on', k.starts_on, 'ends_on', k.ends_on)
-		FROM contracts k JOIN enrolments e ON e.id = k.enrolment_id JOIN beneficiaries b ON b.id = k.beneficiary_id
-		WHERE k.id = @id`,
+		FROM contracts k JOIN enrolments en ON en.id = k.enrolment_id JOIN beneficiaries b ON b.id = k.beneficiary_id
+		WHERE k.id = e.id`,
 }
 
 // horizon is the feed's horizon in the statement's snapshot: the oldest transaction still in
@@ -109,20 +111,89 @@ const horizon = `(SELECT coalesce(min(x), pg_snapshot_xmax(pg_current_snapshot()
 // stands now in tx. Call it with the transaction that makes the change, right after the
 // change, so that the change and its event commit or roll back together.
 func Append(tx *gorm.DB, entity Entity, action Action, id int64) error {
+	return write(tx.Statement.Context, tx, entity, nil, []Change{{Action: action, ID: id}})
+}
+
+// Change is one creation or change of a record, for Record.
+type Change struct {
+	Action Action
+	ID     int64
+}
+
+func (c Change) String() string { return string(c.Action) + " " + strconv.FormatInt(c.ID, 10) }
+
+// auditActions are the audit trail's names of the feed's actions.
+var auditActions = map[Action]string{Created: audit.ActionCreate, Updated: audit.ActionUpdate}
+
+// Record writes, in one statement, the audit row (resource: the entity type) and the feed
+// event of each change of records of type entity, in the order given, as they stand now in
+// tx: what audit.Record then Append, change after change, would write, in one round trip.
+// Call it with the transaction that made the changes, once they are made.
+func Record(ctx context.Context, tx *gorm.DB, entity Entity, changes ...Change) error {
+	ev, err := audit.Event(ctx, "", string(entity), "")
+	if err != nil {
+		return err
+	}
+	return write(ctx, tx, entity, &ev, changes)
+}
+
+// write inserts the events of changes, in order, in one statement, with their audit rows (ev
+// with each change's action and id) when ev is not nil. The changes are a VALUES list, whose
+// size the planner knows: it looks each record up by its id.
+func write(ctx context.Context, tx *gorm.DB, entity Entity, ev *models.AuditEvent, changes []Change) error {
 	src, ok := sources[entity]
 	if !ok {
 		return fmt.Errorf("feed: unknown entity type %q", entity)
 	}
-	res := tx.Exec(`INSERT INTO outbox_events (departement, entity_id, beneficiary_id, organisation_id, territory_code, payload, entity_type, action)
-		SELECT src.*, @entity, @action FROM (`+src+`) AS src`,
-		map[string]any{"id": id, "entity": string(entity), "action": string(action)})
-	if res.Error != nil {
-		return fmt.Errorf("feed: append %s %s %d: %w", entity, action, id, res.Error)
+	var q strings.Builder
+	args := []any{string(entity)}
+	param := func(v any, cast string) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args)) + cast
 	}
-	if res.RowsAffected != 1 {
-		return fmt.Errorf("feed: append %s %s %d: no such record", entity, action, id)
+	if ev != nil {
+		values := audit.Values(*ev)
+		common := make([]string, len(values))
+		for k, v := range values {
+			if k != audit.ActionIndex && k != audit.ResourceIDIndex { // each change's
+				common[k] = param(v, "::text")
+			}
+		}
+		q.WriteString("WITH audited AS (INSERT INTO audit_events (" + audit.Columns + ") VALUES ")
+		for i, c := range changes {
+			row := slices.Clone(common)
+			row[audit.ActionIndex] = param(auditActions[c.Action], "::text")
+			row[audit.ResourceIDIndex] = param(strconv.FormatInt(c.ID, 10), "::text")
+			q.WriteString(cond(i > 0, ", ", "") + "(" + strings.Join(row, ", ") + ")")
+		}
+		q.WriteString(")\n")
+	}
+	q.WriteString(`INSERT INTO outbox_events (departement, entity_id, beneficiary_id, organisation_id, territory_code, payload, entity_type, action)
+		SELECT src.*, $1, e.action FROM (VALUES `)
+	what := make([]string, len(changes))
+	for i, c := range changes {
+		q.WriteString(cond(i > 0, ", ", "") + "(" + param(c.ID, "::bigint") + ", " + param(string(c.Action), "::text") + ", " + strconv.Itoa(i) + ")")
+		what[i] = c.String()
+	}
+	q.WriteString(`) AS e(id, action, n) CROSS JOIN LATERAL (` + src + `) AS src ORDER BY e.n`)
+	res, err := tx.Statement.ConnPool.ExecContext(ctx, q.String(), args...)
+	if err == nil {
+		var n int64
+		if n, err = res.RowsAffected(); err == nil && n != int64(len(changes)) {
+			return fmt.Errorf("feed: append %s %s: no such record", entity, strings.Join(what, ", "))
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("feed: append %s %s: %w", entity, strings.Join(what, ", "), err)
 	}
 	return nil
+}
+
+func cond(ok bool, yes, no string) string {
+	if ok {
+		return yes
+	}
+	return no
 }
 
 // Event is one event of the feed as the service hands it out. Position is its place in the

@@ -6,13 +6,13 @@ package orientations
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"parcours/models"
 	"parcours/services"
@@ -83,6 +83,12 @@ type subject struct {
 // beneficiary's territory may decide; a partner only with a convocation to a session at its
 // organisation (services.ErrForbidden otherwise). A beneficiary the caller may not see is
 // services.ErrNotFound; a broken rule a *services.ValidationError naming the field.
+//
+// A decision is the API's busiest write: its transaction sends four statements, without
+// gorm's statement building: the lock on the beneficiary with every lookup of the rules
+// (lookUp), the current decision (read after the lock), the supersession and insertion
+// returning the decision with its names (supersedeAndInsert), and the audit rows and feed
+// events of both changes (feed.Record).
 func (s *Service) Decide(ctx context.Context, id int64, in Input) (Orientation, error) {
 	p, err := services.Caller(ctx)
 	if err != nil {
@@ -98,30 +104,28 @@ func (s *Service) Decide(ctx context.Context, id int64, in Input) (Orientation, 
 	}
 	var out Orientation
 	err = services.WithTx(ctx, s.db, func(ctx context.Context, tx *gorm.DB) error {
-		b, err := visibleSubject(tx, p, id, true)
+		facts, err := lookUp(ctx, tx, p, id, in)
 		if err != nil {
 			return err
 		}
-		if err := checkPartnerConvocation(tx, p, in.ConvocationID); err != nil {
-			return err
+		if p.Role == auth.RolePartner && !facts.partnerConvocation {
+			return errPartnerWithoutConvocation
 		}
-		prev, err := currentDecision(tx, b.ID)
+		prev, err := currentDecision(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if err := checkAgainstRecords(tx, p.Departement, b, prev, in); err != nil {
+		if err := facts.check(prev, in); err != nil {
 			return err
 		}
-		row, err := supersedeAndInsert(ctx, tx, p.Departement, b.ID, prev, in)
-		if err != nil {
+		if out, err = supersedeAndInsert(ctx, tx, p.Departement, id, prev, in); err != nil {
 			return err
 		}
-		decisions, err := decisionsOf(tx, b.ID, func(q *gorm.DB) *gorm.DB { return q.Where("o.id = ?", row.ID) })
-		if err != nil {
-			return err
+		changes := []feed.Change{{Action: feed.Created, ID: out.ID}}
+		if prev != nil {
+			changes = []feed.Change{{Action: feed.Updated, ID: prev.id}, changes[0]}
 		}
-		out = decisions[0]
-		return nil
+		return feed.Record(ctx, tx, feed.Orientation, changes...)
 	})
 	return out, err
 }
@@ -139,7 +143,7 @@ func (s *Service) History(ctx context.Context, id int64, page services.PageReque
 	}
 	var out services.Page[Orientation]
 	err = services.WithTx(ctx, s.db, func(ctx context.Context, tx *gorm.DB) error {
-		if _, err := visibleSubject(tx, p, id, false); err != nil {
+		if _, err := visibleSubject(tx, p, id); err != nil {
 			return err
 		}
 		decisions, err := decisionsOf(tx, id, func(q *gorm.DB) *gorm.DB {
@@ -185,19 +189,15 @@ func historyCursor(after []string) (*position, error) {
 	return &pos, nil
 }
 
-// visibleSubject reads beneficiary id if p may see it, locking it against concurrent
-// decisions when lock is set, so that two decisions for one person are taken one after the
-// other. What p may see is a subquery, so that its conditions cannot mix with these.
-func visibleSubject(tx *gorm.DB, p auth.Principal, id int64, lock bool) (subject, error) {
+// visibleSubject reads beneficiary id if p may see it (else services.ErrNotFound). What p may
+// see is a subquery, so that its conditions cannot mix with these.
+func visibleSubject(tx *gorm.DB, p auth.Principal, id int64) (subject, error) {
 	visible, err := beneficiaries.Visible(tx.Session(&gorm.Session{NewDB: true}).Table("beneficiaries b").Select("b.id"), p)
 	if err != nil {
 		return subject{}, err
 	}
 	q := tx.Table("beneficiaries b").Select("b.id, b.rights_opened_on").
 		Where("b.id = ? AND b.departement = ? AND b.id IN (?)", id, p.Departement, visible)
-	if lock {
-		q = q.Clauses(clause.Locking{Strength: "NO KEY UPDATE", Table: clause.Table{Name: "b"}})
-	}
 	var b subject
 	err = models.Translate(q.Take(&b).Error)
 	if errors.Is(err, models.ErrNotFound) {
@@ -209,133 +209,154 @@ func visibleSubject(tx *gorm.DB, p auth.Principal, id int64, lock bool) (subject
 	return b, nil
 }
 
-// checkPartnerConvocation lets a partner decide only with a convocation to a session held at
-// its organisation; other roles pass.
-func checkPartnerConvocation(tx *gorm.DB, p auth.Principal, convocationID *int64) error {
-	if p.Role != auth.RolePartner {
-		return nil
-	}
-	org, ok := beneficiaries.OrganisationOf(p)
-	if ok && convocationID != nil {
-		var n int64
-		err := tx.Table("convocations c").Joins("JOIN orientation_sessions s ON s.id = c.session_id").
-			Where("c.id = ? AND c.departement = ? AND s.site_organisation_id = ?", *convocationID, p.Departement, org).
-			Count(&n).Error
-		if err != nil {
-			return fmt.Errorf("read convocation %d: %w", *convocationID, err)
-		}
-		if n > 0 {
-			return nil
-		}
-	}
-	return fmt.Errorf("partners record orientation decisions only with a convocation to a session at their organisation: %w", services.ErrForbidden)
+// errPartnerWithoutConvocation refuses a partner's decision without a convocation to a
+// session held at its organisation.
+var errPartnerWithoutConvocation = fmt.Errorf("partners record orientation decisions only with a convocation to a session at their organisation: %w", services.ErrForbidden)
+
+// facts are what the rules of a decision read in the database, read in one statement with the
+// lock on the beneficiary (lookUp).
+type facts struct {
+	beneficiary        int64
+	rightsOpenedOn     time.Time
+	organisation       bool  // the organisation exists in the département
+	referent           bool  // the referent exists in the département
+	referentOrg        int64 // its organisation
+	referentActive     bool
+	convocation        bool  // the convocation exists in the département
+	convocationOf      int64 // its beneficiary
+	partnerConvocation bool  // the convocation is to a session at the partner's organisation
 }
 
-// currentDecision returns the current decision of beneficiary id, or nil.
-func currentDecision(tx *gorm.DB, id int64) (*models.Orientation, error) {
-	var rows []models.Orientation
-	if err := tx.Where("beneficiary_id = ? AND current", id).Limit(1).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("read the current decision of beneficiary %d: %w", id, err)
+// lookUp locks beneficiary id against concurrent decisions if p may see it (else
+// services.ErrNotFound), so that two decisions for one person are taken one after the other,
+// and reads in the same statement what the rules check about the organisation, referent and
+// convocation of in. What p may see is a subquery, so that its conditions cannot mix with
+// these.
+func lookUp(ctx context.Context, tx *gorm.DB, p auth.Principal, id int64, in Input) (facts, error) {
+	visible, visibleArgs, err := beneficiaries.VisibleSQL(p, 7)
+	if err != nil {
+		return facts{}, err
 	}
-	if len(rows) == 0 {
+	partnerOrg, _ := beneficiaries.OrganisationOf(p)
+	var f facts
+	err = tx.Statement.ConnPool.QueryRowContext(ctx, `SELECT b.id, b.rights_opened_on,
+			EXISTS (SELECT 1 FROM organisations org WHERE org.id = $3 AND org.departement = $2),
+			r.id IS NOT NULL, coalesce(r.organisation_id, 0), coalesce(r.active, false),
+			c.id IS NOT NULL, coalesce(c.beneficiary_id, 0),
+			EXISTS (SELECT 1 FROM orientation_sessions s WHERE s.id = c.session_id AND s.site_organisation_id = $6)
+		FROM beneficiaries b
+		LEFT JOIN referents r ON r.id = $4 AND r.departement = $2
+		LEFT JOIN convocations c ON c.id = $5 AND c.departement = $2
+		WHERE b.id = $1 AND b.departement = $2 AND b.id IN (SELECT b.id FROM beneficiaries b WHERE `+visible+`)
+		FOR NO KEY UPDATE OF b`,
+		append([]any{id, p.Departement, *in.OrganisationID, in.ReferentID, in.ConvocationID, partnerOrg}, visibleArgs...)...,
+	).Scan(&f.beneficiary, &f.rightsOpenedOn, &f.organisation, &f.referent, &f.referentOrg, &f.referentActive,
+		&f.convocation, &f.convocationOf, &f.partnerConvocation)
+	if errors.Is(err, sql.ErrNoRows) {
+		return f, fmt.Errorf("beneficiary %d: %w", id, services.ErrNotFound)
+	}
+	if err != nil {
+		return f, fmt.Errorf("read beneficiary %d: %w", id, err)
+	}
+	return f, nil
+}
+
+// current is the current decision of a beneficiary, as far as a new one needs it.
+type current struct {
+	id        int64
+	decidedOn time.Time
+}
+
+// currentDecision returns the current decision of beneficiary id, or nil. Read after the lock
+// on the beneficiary, it sees any decision committed while the lock was awaited.
+func currentDecision(ctx context.Context, tx *gorm.DB, id int64) (*current, error) {
+	var c current
+	err := tx.Statement.ConnPool.QueryRowContext(ctx, `SELECT id, decided_on FROM orientations WHERE beneficiary_id = $1 AND current`, id).
+		Scan(&c.id, &c.decidedOn)
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
-	return &rows[0], nil
+	if err != nil {
+		return nil, fmt.Errorf("read the current decision of beneficiary %d: %w", id, err)
+	}
+	return &c, nil
 }
 
-// checkAgainstRecords applies the rules that read the database, naming every bad field: the
-// decision is not dated before the rights opened nor before the current decision; the
-// organisation, referent and convocation exist in the département; the referent is an active
-// member of the organisation; the convocation is this beneficiary's.
-func checkAgainstRecords(tx *gorm.DB, departement string, b subject, prev *models.Orientation, in Input) error {
+// check applies the rules that read the database, naming every bad field: the decision is
+// not dated before the rights opened nor before the current decision; the organisation,
+// referent and convocation exist in the département; the referent is an active member of the
+// organisation; the convocation is this beneficiary's.
+func (f facts) check(prev *current, in Input) error {
 	var v services.Validator
 	decided := *in.DecidedOn
-	v.Check(!decided.Before(b.RightsOpenedOn), "decided_on",
-		"must not be before the rights opened ("+b.RightsOpenedOn.Format(time.DateOnly)+")")
+	v.Check(!decided.Before(f.rightsOpenedOn), "decided_on",
+		"must not be before the rights opened ("+f.rightsOpenedOn.Format(time.DateOnly)+")")
 	if prev != nil {
-		v.Check(!decided.Before(prev.DecidedOn), "decided_on",
-			"must not be before the current decision ("+prev.DecidedOn.Format(time.DateOnly)+"), which it supersedes")
+		v.Check(!decided.Before(prev.decidedOn), "decided_on",
+			"must not be before the current decision ("+prev.decidedOn.Format(time.DateOnly)+"), which it supersedes")
 	}
-	var orgs int64
-	if err := tx.Model(&models.Organisation{}).Where("id = ? AND departement = ?", *in.OrganisationID, departement).Count(&orgs).Error; err != nil {
-		return fmt.Errorf("read organisation %d: %w", *in.OrganisationID, err)
-	}
-	v.Check(orgs > 0, "organisation_id", "no organisation "+strconv.FormatInt(*in.OrganisationID, 10))
+	v.Check(f.organisation, "organisation_id", "no organisation "+strconv.FormatInt(*in.OrganisationID, 10))
 	if in.ReferentID != nil {
-		if err := checkReferent(tx, &v, departement, *in.ReferentID, *in.OrganisationID); err != nil {
-			return err
+		switch {
+		case !f.referent:
+			v.Check(false, "referent_id", "no referent "+strconv.FormatInt(*in.ReferentID, 10))
+		case f.referentOrg != *in.OrganisationID:
+			v.Check(false, "referent_id", "belongs to another organisation than organisation_id")
+		default:
+			v.Check(f.referentActive, "referent_id", "is no longer active")
 		}
 	}
 	if in.ConvocationID != nil {
-		if err := checkConvocation(tx, &v, departement, *in.ConvocationID, b.ID); err != nil {
-			return err
+		switch {
+		case !f.convocation:
+			v.Check(false, "convocation_id", "no convocation "+strconv.FormatInt(*in.ConvocationID, 10))
+		default:
+			v.Check(f.convocationOf == f.beneficiary, "convocation_id", "is the convocation of another beneficiary")
 		}
 	}
 	return v.Err()
 }
 
-func checkReferent(tx *gorm.DB, v *services.Validator, departement string, id, organisationID int64) error {
-	var refs []models.Referent
-	if err := tx.Where("id = ? AND departement = ?", id, departement).Limit(1).Find(&refs).Error; err != nil {
-		return fmt.Errorf("read referent %d: %w", id, err)
-	}
-	switch {
-	case len(refs) == 0:
-		v.Check(false, "referent_id", "no referent "+strconv.FormatInt(id, 10))
-	case refs[0].OrganisationID != organisationID:
-		v.Check(false, "referent_id", "belongs to another organisation than organisation_id")
-	default:
-		v.Check(refs[0].Active, "referent_id", "is no longer active")
-	}
-	return nil
-}
-
-func checkConvocation(tx *gorm.DB, v *services.Validator, departement string, id, beneficiaryID int64) error {
-	var convs []models.Convocation
-	if err := tx.Where("id = ? AND departement = ?", id, departement).Limit(1).Find(&convs).Error; err != nil {
-		return fmt.Errorf("read convocation %d: %w", id, err)
-	}
-	switch {
-	case len(convs) == 0:
-		v.Check(false, "convocation_id", "no convocation "+strconv.FormatInt(id, 10))
-	default:
-		v.Check(convs[0].BeneficiaryID == beneficiaryID, "convocation_id", "is the convocation of another beneficiary")
-	}
-	return nil
-}
-
-// supersedeAndInsert marks prev (if any) superseded on the new decision's date, inserts the
-// new current decision and audits both.
-func supersedeAndInsert(ctx context.Context, tx *gorm.DB, departement string, beneficiaryID int64, prev *models.Orientation, in Input) (models.Orientation, error) {
-	row := models.Orientation{
-		Departement: departement, BeneficiaryID: beneficiaryID, Route: *in.Route, OrganisationID: *in.OrganisationID,
-		ReferentID: in.ReferentID, DecidedOn: *in.DecidedOn, NotifiedOn: in.NotifiedOn, Origin: *in.Origin,
-		ConvocationID: in.ConvocationID, Current: true,
-	}
+// supersedeAndInsert marks prev (if any) superseded on the new decision's date and inserts
+// the new current decision, in one statement that returns it with the names of its
+// organisation and referent. The insertion reads the whole result of the supersession first,
+// so that the one current decision the unique index allows has been set aside by then.
+func supersedeAndInsert(ctx context.Context, tx *gorm.DB, departement string, beneficiaryID int64, prev *current, in Input) (Orientation, error) {
+	var prevID *int64
 	if prev != nil {
-		if err := tx.Model(&models.Orientation{}).Where("id = ? AND current", prev.ID).
-			Updates(map[string]any{"current": false, "superseded_on": row.DecidedOn}).Error; err != nil {
-			return row, fmt.Errorf("supersede orientation %d: %w", prev.ID, err)
-		}
-		if err := audit.Record(ctx, tx, audit.ActionUpdate, resource, strconv.FormatInt(prev.ID, 10)); err != nil {
-			return row, err
-		}
-		if err := feed.Append(tx, feed.Orientation, feed.Updated, prev.ID); err != nil {
-			return row, err
-		}
+		prevID = &prev.id
 	}
-	err := models.Translate(tx.Omit("ID", "CreatedAt").Clauses(clause.Returning{}).Create(&row).Error)
+	var r decisionRow
+	err := tx.Statement.ConnPool.QueryRowContext(ctx, `WITH superseded AS (
+			UPDATE orientations SET current = false, superseded_on = $6 WHERE id = $10 AND current RETURNING id
+		), o AS (
+			INSERT INTO orientations (departement, beneficiary_id, route, organisation_id, referent_id, decided_on,
+				notified_on, origin, convocation_id, current)
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, true FROM (SELECT count(*) FROM superseded) AS supersession
+			RETURNING *
+		)
+		SELECT `+decisionColumns+` FROM o `+decisionJoins,
+		departement, beneficiaryID, *in.Route, *in.OrganisationID, in.ReferentID, *in.DecidedOn,
+		in.NotifiedOn, *in.Origin, in.ConvocationID, prevID,
+	).Scan(r.fields()...)
+	err = models.Translate(err)
 	if errors.Is(err, models.ErrDuplicate) {
-		return row, fmt.Errorf("another decision for beneficiary %d was recorded at the same time; read the history and retry: %w", beneficiaryID, services.ErrConflict)
+		return Orientation{}, fmt.Errorf("another decision for beneficiary %d was recorded at the same time; read the history and retry: %w", beneficiaryID, services.ErrConflict)
 	}
 	if err != nil {
-		return row, fmt.Errorf("record the orientation of beneficiary %d: %w", beneficiaryID, err)
+		return Orientation{}, fmt.Errorf("record the orientation of beneficiary %d: %w", beneficiaryID, err)
 	}
-	if err := audit.Record(ctx, tx, audit.ActionCreate, resource, strconv.FormatInt(row.ID, 10)); err != nil {
-		return row, err
-	}
-	return row, feed.Append(tx, feed.Orientation, feed.Created, row.ID)
+	return toOrientation(r), nil
 }
+
+// decisionColumns are the columns of a decision (orientations o) with the names of its
+// organisation and referent (decisionJoins), in the order of decisionRow.fields.
+const decisionColumns = `o.id, o.departement, o.beneficiary_id, o.route, o.organisation_id, o.referent_id, o.decided_on,
+	o.notified_on, o.origin, o.convocation_id, o.current, o.superseded_on, o.created_at,
+	org.name AS organisation_name, CASE WHEN r.id IS NULL THEN NULL ELSE r.first_name || ' ' || r.last_name END AS referent_name`
+
+// decisionJoins bring the organisation and referent of a decision o.
+const decisionJoins = `JOIN organisations org ON org.id = o.organisation_id LEFT JOIN referents r ON r.id = o.referent_id`
 
 // decisionRow is a decision with the names of its organisation and referent.
 type decisionRow struct {
@@ -344,14 +365,17 @@ type decisionRow struct {
 	ReferentName     *string
 }
 
+// fields are the destinations of decisionColumns.
+func (r *decisionRow) fields() []any {
+	o := &r.Orientation
+	return []any{&o.ID, &o.Departement, &o.BeneficiaryID, &o.Route, &o.OrganisationID, &o.ReferentID, &o.DecidedOn,
+		&o.NotifiedOn, &o.Origin, &o.ConvocationID, &o.Current, &o.SupersededOn, &o.CreatedAt,
+		&r.OrganisationName, &r.ReferentName}
+}
+
 // decisionsOf reads the decisions of beneficiary id that narrow selects, with names.
 func decisionsOf(tx *gorm.DB, id int64, narrow func(*gorm.DB) *gorm.DB) ([]Orientation, error) {
-	q := tx.Table("orientations o").
-		Select(`o.*, org.name AS organisation_name,
-			CASE WHEN r.id IS NULL THEN NULL ELSE r.first_name || ' ' || r.last_name END AS referent_name`).
-		Joins("JOIN organisations org ON org.id = o.organisation_id").
-		Joins("LEFT JOIN referents r ON r.id = o.referent_id").
-		Where("o.beneficiary_id = ?", id)
+	q := tx.Table("orientations o").Select(decisionColumns).Joins(decisionJoins).Where("o.beneficiary_id = ?", id)
 	var rows []decisionRow
 	if err := narrow(q).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("read the orientations of beneficiary %d: %w", id, err)

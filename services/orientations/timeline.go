@@ -126,7 +126,7 @@ func (s *Service) Timeline(ctx context.Context, id int64) (Timeline, error) {
 	}
 	out := Timeline{BeneficiaryID: id, Events: []Event{}}
 	err = services.WithTx(ctx, s.db, func(ctx context.Context, tx *gorm.DB) error {
-		if _, err := visibleSubject(tx, p, id, false); err != nil {
+		if _, err := visibleSubject(tx, p, id); err != nil {
 			return err
 		}
 		var rows []struct {
