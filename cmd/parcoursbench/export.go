@@ -125,7 +125,7 @@ func fillLedger(ctx context.Context, db *sql.DB, rows int) error {
 // downloadExport resets the server's peak RSS, downloads the export, checks it holds the
 // header and exactly rows entries, and reads the peak RSS the download reached.
 func (b *bench) downloadExport(ctx context.Context, rows int) (exportRun, error) {
-	pid := b.srv.cmd.Process.Pid
+	pid := b.srv.Pid()
 	// 5 resets the peak RSS (VmHWM) of the process to its current RSS.
 	if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0); err != nil {
 		return exportRun{}, fmt.Errorf("reset the peak RSS of the server: %w", err)
@@ -137,7 +137,7 @@ func (b *bench) downloadExport(ctx context.Context, rows int) (exportRun, error)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.srv.base+exportPath, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.srv.Base+exportPath, nil)
 	if err != nil {
 		return run, err
 	}

@@ -15,9 +15,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
+
+	"parcours/cmd/internal/parcoursproc"
 )
 
 // config is what the command line sets.
@@ -131,13 +131,5 @@ func prepare(ctx context.Context, cfg config, tmp string) ([]string, error) {
 
 // parcours runs the parcours binary and returns its standard output.
 func parcours(ctx context.Context, cfg config, env []string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, cfg.bin, args...)
-	cmd.Env = env
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("parcours %s: %w: %s", strings.Join(args, " "), err, stderr.String())
-	}
-	return string(out), nil
+	return parcoursproc.Run(ctx, cfg.bin, env, args...)
 }

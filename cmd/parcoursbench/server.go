@@ -9,86 +9,42 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"parcours/cmd/internal/parcoursproc"
 )
 
 // server is a running `parcours serve` on a loopback port and an admin token for it.
 type server struct {
-	cmd    *exec.Cmd
-	base   string
+	*parcoursproc.Server
 	token  string
 	client *http.Client
 }
 
 // startServer starts `parcours serve` on a free loopback port and waits until it answers.
 func startServer(ctx context.Context, cfg config, env []string) (*server, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	env = append(env, "PARCOURS_ADDR="+addr)
 	token, err := parcours(ctx, cfg, env, "token", "--role", "admin", "--ttl", "1h")
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, cfg.bin, "serve")
-	cmd.Env, cmd.Stderr = env, os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("parcours serve: %w", err)
+	proc, err := parcoursproc.Start(ctx, parcoursproc.Config{Bin: cfg.bin, Env: env, Logs: os.Stderr, Ready: "/healthz", Within: 10 * time.Second})
+	if err != nil {
+		return nil, err
 	}
 	transport := &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}
-	s := &server{cmd: cmd, base: "http://" + addr, token: strings.TrimSpace(token), client: &http.Client{Transport: transport, Timeout: 60 * time.Second}}
-	for range 100 {
-		if resp, err := s.client.Get(s.base + "/healthz"); err == nil {
-			resp.Body.Close()
-			return s, nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	s.stop()
-	return nil, fmt.Errorf("parcours serve did not answer on %s", addr)
+	return &server{Server: proc, token: strings.TrimSpace(token), client: &http.Client{Transport: transport, Timeout: 60 * time.Second}}, nil
 }
 
 // stop sends SIGTERM to the server and waits for it to exit.
-func (s *server) stop() {
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	_ = s.cmd.Wait()
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
+func (s *server) stop() { _ = s.Stop(time.Minute) }
 
 // do sends one request with the admin token and fails on any status but want.
 func (s *server) do(method, path string, body []byte, want int) error {
-	req, err := http.NewRequest(method, s.base+path, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+s.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		return fmt.Errorf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, msg)
-	}
-	return nil
+	_, err := parcoursproc.Call(context.Background(), s.client, method, s.Base+path, s.token, body, want)
+	return err
 }
 
 // conn is one keep-alive HTTP/1.1 connection to the server, held by one load-generating
@@ -105,7 +61,7 @@ type conn struct {
 
 // dial opens a connection to the server.
 func (s *server) dial() (*conn, error) {
-	c, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
+	c, err := net.Dial("tcp", strings.TrimPrefix(s.Base, "http://"))
 	if err != nil {
 		return nil, err
 	}

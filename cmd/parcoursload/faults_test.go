@@ -35,17 +35,17 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	}, 5*time.Second, 20*time.Millisecond, "requests pile up on the lock")
 
 	sigterm := time.Now()
-	require.NoError(t, r.srv.terminate())
+	require.NoError(t, r.srv.Terminate())
 	time.Sleep(time.Second)
 	select {
-	case <-r.srv.exited:
-		t.Fatalf("the server exited with requests in flight: %v", r.srv.err)
+	case <-r.srv.Exited():
+		t.Fatalf("the server exited with requests in flight: %v", r.srv.Err())
 	default:
 	}
 	released := time.Now()
 	require.NoError(t, tx.Rollback(), "release the requests")
 
-	require.NoError(t, r.srv.wait(shutdownTimeout), "the server exits 0 once drained")
+	require.NoError(t, r.srv.Wait(shutdownTimeout), "the server exits 0 once drained")
 	exitedAfter := time.Since(sigterm)
 	assert.Less(t, exitedAfter, shutdownTimeout)
 	results := <-done
@@ -85,20 +85,20 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	cluster.Stop("fast")
 	down := time.Now()
-	readyWhileDown := probeReadyz(t, r.srv.base, 3*time.Second)
+	readyWhileDown := probeReadyz(t, r.srv.Base, 3*time.Second)
 	starting := time.Now()
 	cluster.Start()
 	up := time.Now()
 	var readyAgain time.Duration
 	require.Eventually(t, func() bool {
 		readyAgain = time.Since(up)
-		return readyz(r.srv.base) == http.StatusOK
+		return readyz(r.srv.Base) == http.StatusOK
 	}, 15*time.Second, 50*time.Millisecond, "/readyz answers 200 again once PostgreSQL is back")
 	results := <-done
 
 	select {
-	case <-r.srv.exited:
-		t.Fatalf("the server exited: %v", r.srv.err)
+	case <-r.srv.Exited():
+		t.Fatalf("the server exited: %v", r.srv.Err())
 	default:
 	}
 	assert.NotEmpty(t, readyWhileDown)

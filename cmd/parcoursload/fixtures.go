@@ -6,12 +6,13 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the pgx database/sql driver
+
+	"parcours/cmd/internal/parcoursproc"
 )
 
 // departement is the synthetic département the load runs in (the first `seed synthetic`
@@ -76,7 +77,7 @@ func (fx *fixtures) mintTokens(ctx context.Context, bin string, env []string, pa
 		territories[i] = fmt.Sprintf("%s-T%d", departement, i+1)
 	}
 	mint := func(args ...string) (string, error) {
-		out, err := parcours(ctx, bin, env, append([]string{"token", "--ttl", ttl.String()}, args...)...)
+		out, err := parcoursproc.Run(ctx, bin, env, append([]string{"token", "--ttl", ttl.String()}, args...)...)
 		return strings.TrimSpace(out), err
 	}
 	var err error
@@ -127,25 +128,9 @@ func (fx *fixtures) createSessions(ctx context.Context, base string, n int) erro
 // call sends one request with token and decodes the answer into out; a status other than
 // want is an error.
 func call(ctx context.Context, base, token, method, path, body string, want int, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, base+path, strings.NewReader(body))
+	raw, err := parcoursproc.Call(ctx, http.DefaultClient, method, base+path, token, []byte(body), want)
 	if err != nil {
 		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != want {
-		return fmt.Errorf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, raw)
 	}
 	if out == nil {
 		return nil

@@ -22,6 +22,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"parcours/cmd/internal/parcoursproc"
 )
 
 // config is what the command line sets.
@@ -60,7 +62,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	fmt.Fprintf(out, "load: %s at %d req/s against parcours serve (%d beneficiaries, %d partner clients, %d sessions)\n",
 		cfg.duration, cfg.rate, cfg.beneficiaries, len(r.fx.partners), len(r.fx.sessions))
 	results := r.traffic.attack(cfg.rate, cfg.duration, nil)
-	stopped := r.srv.stop(30 * time.Second)
+	stopped := r.srv.Stop(30 * time.Second)
 	s := summarize(results)
 	s.print(out)
 	failures := s.failures()
@@ -89,7 +91,7 @@ type rig struct {
 	tmp     string
 	env     []string
 	db      *sql.DB
-	srv     *server
+	srv     *parcoursproc.Server
 	fx      *fixtures
 	ledger  *ledger
 	traffic *traffic
@@ -118,7 +120,7 @@ func setUp(ctx context.Context, cfg config) (r *rig, err error) {
 		return r, err
 	}
 	seconds := cfg.duration.Seconds()
-	if r.fx, err = newFixtures(ctx, cfg.bin, r.env, r.db, r.srv.base, partnersFor(cfg.rate), sessionsFor(cfg.rate, seconds),
+	if r.fx, err = newFixtures(ctx, cfg.bin, r.env, r.db, r.srv.Base, partnersFor(cfg.rate), sessionsFor(cfg.rate, seconds),
 		cfg.duration+time.Hour); err != nil {
 		return r, err
 	}
@@ -126,14 +128,14 @@ func setUp(ctx context.Context, cfg config) (r *rig, err error) {
 		return r, err
 	}
 	r.ledger = newLedger()
-	r.traffic = newTraffic(r.srv.base, r.fx, r.ledger)
+	r.traffic = newTraffic(r.srv.Base, r.fx, r.ledger)
 	return r, nil
 }
 
 // close stops the server if it still runs and removes the run's files.
 func (r *rig) close() {
 	if r.srv != nil {
-		_ = r.srv.stop(30 * time.Second)
+		_ = r.srv.Stop(30 * time.Second)
 	}
 	if r.db != nil {
 		_ = r.db.Close()
