@@ -64,7 +64,7 @@ browser:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 ## bench: Parcours against PostgreSQL's own speed in a throwaway cluster: the 100 000-row flux
-## import benchmark, then cmd/parcoursbench (write, read, reports, import vs pgbench and psql);
+## import benchmark, then cmd/parcoursbench (write, read, reports, import, export RSS vs pgbench, psql);
 ## one `bench <name>: ours=… baseline=… ratio=… target=… met|missed` line per figure
 .PHONY: bench bench-in-db
 bench: build
