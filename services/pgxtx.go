@@ -2,6 +2,7 @@ package services
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -44,52 +45,39 @@ type Row interface {
 	Scan(dest ...any) error
 }
 
-// WithRowTx runs query in a transaction and hands its one row to fn (a row it must scan), then
-// commits when fn returns nil and rolls back otherwise: how a read that writes its own audit
-// row (in the same statement) decides, once it has looked at the row, whether the two commit.
-// On its own it sends BEGIN and query in one round trip (a pgx pipeline) on a connection of
-// db's pool, then COMMIT or ROLLBACK: two round trips where a database/sql transaction takes
-// three. Inside the transaction ctx carries (WithTx), it runs query there and leaves the end of
-// the transaction to its owner.
-func WithRowTx(ctx context.Context, db *gorm.DB, query string, args []any, fn func(Row) error) error {
+// QueryRow runs query, one statement, and hands its one row to fn (a row it must scan). On
+// its own it is one round trip on a connection of db's pool, and the statement is its own
+// transaction: what it writes (a read's audit row, in the same statement as the read) is
+// committed whole when it completes, or not at all, whatever fn then does with the row.
+// Inside the transaction ctx carries (WithTx), it runs query there and leaves the end of the
+// transaction to its owner.
+func QueryRow(ctx context.Context, db *gorm.DB, query string, args []any, fn func(Row) error) error {
 	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return fn(tx.Statement.ConnPool.QueryRowContext(ctx, query, args...))
 	}
-	return withPgxConn(ctx, db, "row transaction", func(conn *pgx.Conn) error {
-		return pipelinedRowTx(ctx, conn, query, args, fn)
+	return withPgxConn(ctx, db, "query row", func(conn *pgx.Conn) error {
+		rows, err := conn.Query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close() // also when fn panics or does not scan: the connection goes back clean
+		return fn(firstRow{rows})
 	})
 }
 
-// pipelinedRowTx is WithRowTx on one pgx connection. A connection left in a transaction (fn
-// panicked, or the end of the transaction failed) is closed, so that the pool drops it.
-func pipelinedRowTx(ctx context.Context, conn *pgx.Conn, query string, args []any, fn func(Row) error) (err error) {
-	ended := false
-	defer func() {
-		if !ended {
-			_ = conn.Close(context.Background())
+// firstRow is the first row of rows as a Row.
+type firstRow struct{ rows pgx.Rows }
+
+func (r firstRow) Scan(dest ...any) error {
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
 		}
-	}()
-	var batch pgx.Batch
-	batch.Queue("begin")
-	batch.Queue(query, args...)
-	results := conn.SendBatch(ctx, &batch)
-	if _, err = results.Exec(); err == nil {
-		err = fn(results.QueryRow())
+		return sql.ErrNoRows
 	}
-	if closeErr := results.Close(); err == nil {
-		err = closeErr
+	if err := r.rows.Scan(dest...); err != nil {
+		return err
 	}
-	end := "commit"
-	if err != nil {
-		end = "rollback"
-	}
-	tag, endErr := conn.Exec(ctx, end)
-	if endErr == nil && end == "commit" && tag.String() != "COMMIT" {
-		endErr = pgx.ErrTxCommitRollback // the transaction had failed: PostgreSQL rolled it back
-	}
-	if endErr != nil && err == nil {
-		err = fmt.Errorf("row transaction: %s: %w", end, endErr)
-	}
-	ended = conn.PgConn().TxStatus() == 'I'
-	return err
+	r.rows.Close()
+	return r.rows.Err()
 }

@@ -25,7 +25,7 @@ func territories(t *testing.T, db *gorm.DB, code string) int64 {
 	return n
 }
 
-func TestWithRowTxCommitsOnlyWhatFnAccepts(t *testing.T) {
+func TestQueryRowIsOneStatementCommittedWhole(t *testing.T) {
 	db := servicetest.NewDB(t)
 	ctx := context.Background()
 	scan := func(row services.Row) (string, error) {
@@ -33,7 +33,7 @@ func TestWithRowTxCommitsOnlyWhatFnAccepts(t *testing.T) {
 		return code, row.Scan(&code)
 	}
 
-	require.NoError(t, services.WithRowTx(ctx, db, insertTerritory, []any{"47-KEPT"}, func(row services.Row) error {
+	require.NoError(t, services.QueryRow(ctx, db, insertTerritory, []any{"47-KEPT"}, func(row services.Row) error {
 		code, err := scan(row)
 		assert.Equal(t, "47-KEPT", code)
 		return err
@@ -41,50 +41,45 @@ func TestWithRowTxCommitsOnlyWhatFnAccepts(t *testing.T) {
 	assert.Equal(t, int64(1), territories(t, db, "47-KEPT"))
 
 	refused := errors.New("refused after reading")
-	err := services.WithRowTx(ctx, db, insertTerritory, []any{"47-GONE"}, func(row services.Row) error {
+	err := services.QueryRow(ctx, db, insertTerritory, []any{"47-STANDS"}, func(row services.Row) error {
 		if _, err := scan(row); err != nil {
 			return err
 		}
 		return refused
 	})
 	assert.ErrorIs(t, err, refused)
-	assert.Zero(t, territories(t, db, "47-GONE"), "what fn refuses is rolled back")
+	assert.Equal(t, int64(1), territories(t, db, "47-STANDS"), "the statement committed when it completed")
 
-	err = services.WithRowTx(ctx, db, `SELECT code FROM territories WHERE code = $1`, []any{"47-NONE"}, func(row services.Row) error {
+	err = services.QueryRow(ctx, db, `SELECT code FROM territories WHERE code = $1`, []any{"47-NONE"}, func(row services.Row) error {
 		_, err := scan(row)
 		return err
 	})
 	assert.ErrorIs(t, err, sql.ErrNoRows)
 
-	err = services.WithRowTx(ctx, db, insertTerritory, []any{"47-KEPT"}, func(row services.Row) error {
+	err = services.QueryRow(ctx, db, insertTerritory, []any{"47-KEPT"}, func(row services.Row) error {
 		_, err := scan(row)
 		return err
 	})
-	assert.ErrorContains(t, err, "duplicate key", "a failing statement fails the transaction")
-
-	err = services.WithRowTx(ctx, db, insertTerritory, []any{"47-KEPT"}, func(services.Row) error { return nil })
-	assert.Error(t, err, "a commit after a failing statement is no success, even when fn looks at nothing")
+	assert.ErrorContains(t, err, "duplicate key", "a failing statement is an error of Scan")
 
 	assert.Panics(t, func() {
-		_ = services.WithRowTx(ctx, db, insertTerritory, []any{"47-PANIC"}, func(row services.Row) error {
-			_, _ = scan(row)
-			panic("fn panics")
+		_ = services.QueryRow(ctx, db, `SELECT code FROM territories`, nil, func(services.Row) error {
+			panic("fn panics before scanning")
 		})
 	})
-	assert.Zero(t, territories(t, db, "47-PANIC"), "a transaction left open is dropped with its connection")
 	for range 5 { // every pooled connection still works
-		require.NoError(t, services.WithRowTx(ctx, db, `SELECT code FROM territories WHERE code = $1`, []any{"47-KEPT"}, func(row services.Row) error {
+		require.NoError(t, services.QueryRow(ctx, db, `SELECT code FROM territories WHERE code = $1`, []any{"47-KEPT"}, func(row services.Row) error {
 			_, err := scan(row)
 			return err
 		}))
 	}
 }
 
-func TestWithRowTxJoinsTheTransactionOfTheContext(t *testing.T) {
+func TestQueryRowJoinsTheTransactionOfTheContext(t *testing.T) {
 	db := servicetest.NewDB(t)
 	outerFails := errors.New("the outer transaction fails later")
 	err := services.WithTx(context.Background(), db, func(ctx context.Context, _ *gorm.DB) error {
-		require.NoError(t, services.WithRowTx(ctx, db, insertTerritory, []any{"47-INNER"}, func(row services.Row) error {
+		require.NoError(t, services.QueryRow(ctx, db, insertTerritory, []any{"47-INNER"}, func(row services.Row) error {
 			var code string
 			return row.Scan(&code)
 		}))

@@ -128,9 +128,10 @@ func (s *Service) Create(ctx context.Context, in Input) (Beneficiary, error) {
 }
 
 // Get returns beneficiary id if the caller may see it (else services.ErrNotFound), and
-// audits the read: one statement reads the record and writes the audit row of its read, in
-// a transaction that commits once the NIR is decrypted, so that a read that fails writes
-// nothing. The statement is built here and sent without gorm (services.WithRowTx).
+// audits the read: one statement, one round trip, reads the record and writes the audit row
+// of its read, both or neither. The audit row stands even when decrypting the NIR then fails
+// (a 500): the record did leave the database. The statement is built here and sent without
+// gorm (services.QueryRow).
 func (s *Service) Get(ctx context.Context, id int64) (Beneficiary, error) {
 	p, err := services.Caller(ctx)
 	if err != nil {
@@ -149,7 +150,7 @@ func (s *Service) Get(ctx context.Context, id int64) (Beneficiary, error) {
 		SELECT * FROM found`
 	args = append(append([]any{id}, audit.Values(ev)...), args...)
 	var out Beneficiary
-	err = services.WithRowTx(ctx, s.db, read, args, func(found services.Row) error {
+	err = services.QueryRow(ctx, s.db, read, args, func(found services.Row) error {
 		var r row
 		err := found.Scan(r.fields()...)
 		if errors.Is(err, sql.ErrNoRows) {

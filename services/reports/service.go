@@ -85,7 +85,11 @@ func (s *Service) IndicatorReport(ctx context.Context, f indicators.ReportFilter
 	if err != nil {
 		return Indicators{}, err
 	}
-	rep, err := s.indicators.Report(ctx, f)
+	var rep indicators.Report
+	err = services.ReadSnapshot(ctx, s.db, func(ctx context.Context) error {
+		rep, err = s.indicators.Report(ctx, f)
+		return err
+	})
 	if err != nil {
 		return Indicators{}, err
 	}

@@ -110,24 +110,38 @@ func (s *Service) Spend(ctx context.Context, year int, asOf *time.Time) (Spend, 
 	if err != nil {
 		return Spend{}, err
 	}
-	db := services.Conn(ctx, s.db)
-	if err := requireYear(db, p.Departement, year); err != nil {
+	var rows []spendRow
+	err = services.ReadSnapshot(ctx, s.db, func(ctx context.Context) error {
+		rows, err = s.spendRows(ctx, p.Departement, year, day)
+		return err
+	})
+	if err != nil {
 		return Spend{}, err
+	}
+	return assemble(year, p.Departement, day, rows), nil
+}
+
+// spendRows sums the spend of departement's fiches of year up to day: the accruals, split in
+// each fiche's Annexe 3 proportions, and the ledger.
+func (s *Service) spendRows(ctx context.Context, departement string, year int, day time.Time) ([]spendRow, error) {
+	db := services.Conn(ctx, s.db)
+	if err := requireYear(db, departement, year); err != nil {
+		return nil, err
 	}
 	byAction, err := s.accruals.ByAction(ctx, year, &day)
 	if err != nil {
-		return Spend{}, err
+		return nil, err
 	}
-	accrued, err := accruedJSON(db, p.Departement, year, byAction)
+	accrued, err := accruedJSON(db, departement, year, byAction)
 	if err != nil {
-		return Spend{}, err
+		return nil, err
 	}
 	var rows []spendRow
-	if err := db.Raw(spendSQL, map[string]any{"departement": p.Departement, "year": year,
+	if err := db.Raw(spendSQL, map[string]any{"departement": departement, "year": year,
 		"as_of": day.Format(time.DateOnly), "accrued": accrued}).Scan(&rows).Error; err != nil {
-		return Spend{}, fmt.Errorf("sum the spend of %d: %w", year, err)
+		return nil, fmt.Errorf("sum the spend of %d: %w", year, err)
 	}
-	return assemble(year, p.Departement, day, rows), nil
+	return rows, nil
 }
 
 // accruedJSON hands the accruals of the fiches of year to spendSQL, each with its State part:
