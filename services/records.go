@@ -31,6 +31,20 @@ func Insert(ctx context.Context, tx *gorm.DB, row any, id *int64, resource, subj
 	return audit.Record(ctx, tx, audit.ActionCreate, resource, strconv.FormatInt(*id, 10))
 }
 
+// SaveVersion writes columns of row (a gorm model whose primary key is set) with *version bumped
+// and updated_at set to now(), and reads the row back (RETURNING): how a versioned record is
+// updated. columns is completed with version and updated_at; subject names the record in
+// errors. The caller audits the change.
+func SaveVersion(tx *gorm.DB, row any, version *int, subject string, columns map[string]any) error {
+	*version++
+	columns["version"] = *version
+	columns["updated_at"] = gorm.Expr("now()")
+	if err := models.Translate(tx.Model(row).Clauses(clause.Returning{}).Updates(columns).Error); err != nil {
+		return fmt.Errorf("update %s: %w", subject, err)
+	}
+	return nil
+}
+
 // AuditedPage cuts items, fetched by id with limit+1, to one keyset page and audits the read
 // of every item kept: the trail of a list of nominative records.
 func AuditedPage[T any](ctx context.Context, tx *gorm.DB, resource string, items []T, limit int, id func(T) int64) (Page[T], error) {

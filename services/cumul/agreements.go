@@ -123,12 +123,10 @@ func (s *Service) UpdateAgreement(ctx context.Context, id int64, expectedVersion
 		}
 		services.Set(&row.EndsOn, ch.EndsOn)
 		row.UnemploymentRightsReopenedOn = reopened(row.UnemploymentRightsReopenedOn, ch)
-		row.Version++
-		if err := tx.Model(&row).Clauses(clause.Returning{}).Updates(map[string]any{
+		if err := services.SaveVersion(tx, &row, &row.Version, fmt.Sprintf("agreement %d", id), map[string]any{
 			"ends_on": row.EndsOn, "unemployment_rights_reopened_on": row.UnemploymentRightsReopenedOn,
-			"version": row.Version, "updated_at": gorm.Expr("now()"),
-		}).Error; err != nil {
-			return fmt.Errorf("update agreement %d: %w", id, err)
+		}); err != nil {
+			return err
 		}
 		out = agreementOf(row)
 		return audit.Record(ctx, tx, audit.ActionUpdate, agreementResource, strconv.FormatInt(id, 10))

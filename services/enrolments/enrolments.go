@@ -194,12 +194,11 @@ func (s *Service) Update(ctx context.Context, id int64, expectedVersion int, ch 
 		if err := s.checkChange(tx, r, ch); err != nil {
 			return err
 		}
-		r.Version++
-		if err := tx.Model(&r.Enrolment).Clauses(clause.Returning{}).Updates(map[string]any{
+		if err := services.SaveVersion(tx, &r.Enrolment, &r.Version, fmt.Sprintf("enrolment %d", id), map[string]any{
 			"first_appointment_on": r.FirstAppointmentOn, "renewals": r.Renewals, "ended_on": r.EndedOn,
-			"exit_reason": r.ExitReason, "version": r.Version, "updated_at": gorm.Expr("now()"),
-		}).Error; err != nil {
-			return fmt.Errorf("update enrolment %d: %w", id, err)
+			"exit_reason": r.ExitReason,
+		}); err != nil {
+			return err
 		}
 		action := audit.ActionUpdate
 		if correction {

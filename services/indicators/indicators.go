@@ -210,12 +210,10 @@ func (s *Service) Update(ctx context.Context, code string, expectedVersion int, 
 		if err := apply(&row, in); err != nil {
 			return err
 		}
-		row.Version++
-		if err := tx.Model(&row).Updates(map[string]any{
+		if err := services.SaveVersion(tx, &row, &row.Version, "indicator "+code, map[string]any{
 			"scope": row.Scope, "label": row.Label, "unit": row.Unit, "method": row.Method, "params": row.Params,
-			"version": row.Version, "updated_at": gorm.Expr("now()"),
-		}).Error; err != nil {
-			return fmt.Errorf("update indicator %s: %w", code, err)
+		}); err != nil {
+			return err
 		}
 		if err := replaceTargets(tx, row, in.Targets); err != nil {
 			return err

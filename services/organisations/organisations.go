@@ -177,12 +177,10 @@ func (s *Service) Update(ctx context.Context, id int64, expectedVersion int, in 
 		if err := s.checkRow(tx, row); err != nil {
 			return err
 		}
-		row.Version++
-		if err := models.Translate(tx.Model(&row).Clauses(clause.Returning{}).Updates(map[string]any{
+		if err := services.SaveVersion(tx, &row, &row.Version, fmt.Sprintf("organisation %d", id), map[string]any{
 			"name": row.Name, "kind": row.Kind, "territory_code": row.TerritoryCode,
-			"version": row.Version, "updated_at": gorm.Expr("now()"),
-		}).Error); err != nil {
-			return fmt.Errorf("update organisation %d: %w", id, err)
+		}); err != nil {
+			return err
 		}
 		return audit.Record(ctx, tx, audit.ActionUpdate, resource, strconv.FormatInt(id, 10))
 	})

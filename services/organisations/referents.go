@@ -157,12 +157,11 @@ func (s *Service) UpdateReferent(ctx context.Context, id int64, expectedVersion 
 		services.Set(&row.Active, in.Active)
 		row.Email = services.Clearable(row.Email, in.Email)
 		row.Phone = services.Clearable(row.Phone, in.Phone)
-		row.Version++
-		if err := tx.Model(&row).Clauses(clause.Returning{}).Updates(map[string]any{
+		if err := services.SaveVersion(tx, &row, &row.Version, fmt.Sprintf("referent %d", id), map[string]any{
 			"last_name": row.LastName, "first_name": row.FirstName, "email": row.Email, "phone": row.Phone,
-			"active": row.Active, "version": row.Version, "updated_at": gorm.Expr("now()"),
-		}).Error; err != nil {
-			return fmt.Errorf("update referent %d: %w", id, err)
+			"active": row.Active,
+		}); err != nil {
+			return err
 		}
 		return audit.Record(ctx, tx, audit.ActionUpdate, referentResource, strconv.FormatInt(id, 10))
 	})

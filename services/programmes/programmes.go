@@ -154,12 +154,11 @@ func (s *Service) Update(ctx context.Context, code string, expectedVersion int, 
 			return err
 		}
 		apply(&row, in)
-		row.Version++
-		if err := tx.Model(&row).Clauses(clause.Returning{}).Updates(map[string]any{
+		if err := services.SaveVersion(tx, &row, &row.Version, "programme "+code, map[string]any{
 			"name": row.Name, "action_code": row.ActionCode, "max_months": row.MaxMonths, "max_renewals": row.MaxRenewals,
-			"capacity": row.Capacity, "version": row.Version, "updated_at": gorm.Expr("now()"),
-		}).Error; err != nil {
-			return fmt.Errorf("update programme %s: %w", code, err)
+			"capacity": row.Capacity,
+		}); err != nil {
+			return err
 		}
 		if err := replaceDetails(tx, row.ID, in); err != nil {
 			return err

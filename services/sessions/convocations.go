@@ -317,11 +317,8 @@ func (s *Service) UpdateFormalNotice(ctx context.Context, id int64, expectedVers
 			return err
 		}
 		row.Outcome = &outcome
-		row.Version++
-		if err := tx.Model(&row).Clauses(clause.Returning{}).Updates(map[string]any{
-			"outcome": outcome, "version": row.Version, "updated_at": gorm.Expr("now()"),
-		}).Error; err != nil {
-			return fmt.Errorf("update formal notice %d: %w", id, err)
+		if err := services.SaveVersion(tx, &row, &row.Version, fmt.Sprintf("formal notice %d", id), map[string]any{"outcome": outcome}); err != nil {
+			return err
 		}
 		return audit.Record(ctx, tx, audit.ActionUpdate, formalNoticeResource, strconv.FormatInt(id, 10))
 	})

@@ -149,11 +149,8 @@ func (s *Service) Update(ctx context.Context, code string, expectedVersion int, 
 		if c.Name != nil {
 			row.Name = *c.Name
 		}
-		row.Version++
-		err := tx.Model(&row).Clauses(clause.Returning{}).
-			Updates(map[string]any{"name": row.Name, "version": row.Version, "updated_at": gorm.Expr("now()")}).Error
-		if err != nil {
-			return fmt.Errorf("update territory %s: %w", code, err)
+		if err := services.SaveVersion(tx, &row, &row.Version, "territory "+code, map[string]any{"name": row.Name}); err != nil {
+			return err
 		}
 		return audit.Record(ctx, tx, audit.ActionUpdate, resource, code)
 	})
