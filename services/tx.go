@@ -2,6 +2,7 @@ package services
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"gorm.io/gorm"
@@ -29,23 +30,21 @@ func Conn(ctx context.Context, db *gorm.DB) *gorm.DB {
 	return db.WithContext(ctx)
 }
 
-// ReadSnapshot runs fn, a report's many reads, in one read-only REPEATABLE READ transaction
-// (every figure of the report from the same snapshot) whose statements are planned for their
-// actual arguments (plan_cache_mode = force_custom_plan): the reports' optional filters
-// (`$1 = ” OR territory_code = $1`) make the generic plan PostgreSQL switches to after five
-// executions of a prepared statement markedly slower than a custom one. Inside the
+// ReadSnapshot runs fn, a report's or an export's reads, in one read-only REPEATABLE READ
+// transaction (every figure from the same snapshot, however long the reads take) whose
+// statements are planned for their actual arguments (plan_cache_mode = force_custom_plan): the
+// reports' optional filters (a territory that is either given or empty) make the generic plan
+// PostgreSQL switches to after five executions of a prepared statement markedly slower than a
+// custom one. The transaction travels in the context given to fn (Conn); inside the
 // transaction ctx already carries, fn runs there as it is.
 func ReadSnapshot(ctx context.Context, db *gorm.DB, fn func(ctx context.Context) error) error {
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return fn(ctx)
 	}
-	return WithTx(ctx, db, func(ctx context.Context, tx *gorm.DB) error {
-		if err := tx.Exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").Error; err != nil {
-			return fmt.Errorf("report snapshot: %w", err)
-		}
+	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec("SET LOCAL plan_cache_mode = force_custom_plan").Error; err != nil {
-			return fmt.Errorf("report snapshot: %w", err)
+			return fmt.Errorf("read snapshot: %w", err)
 		}
-		return fn(ctx)
-	})
+		return fn(context.WithValue(ctx, txKey{}, tx))
+	}, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 }

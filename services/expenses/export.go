@@ -48,8 +48,8 @@ func (s *Service) Export(ctx context.Context, f Filter, each func(Expense) error
 		return 0, err
 	}
 	var n int64
-	err = services.Conn(ctx, s.db).Transaction(func(tx *gorm.DB) error {
-		rows, err := ledger(tx, p.Departement, f).Order("e.id").Rows()
+	err = services.ReadSnapshot(ctx, s.db, func(ctx context.Context) error {
+		rows, err := ledger(services.Conn(ctx, s.db), p.Departement, f).Order("e.id").Rows()
 		if err != nil {
 			return fmt.Errorf("export expenses: %w", err)
 		}
@@ -68,7 +68,7 @@ func (s *Service) Export(ctx context.Context, f Filter, each func(Expense) error
 			return fmt.Errorf("export expenses after %d entries: %w", n, err)
 		}
 		return nil
-	}, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	})
 	return n, err
 }
 
